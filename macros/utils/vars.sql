@@ -1,0 +1,52 @@
+{#- Reference date, thresholds and run timestamp.
+    No model calls current_date / now(): "today" is var('as_of_date'). -#}
+
+{% macro as_of_date_string() -%}
+    {%- set raw = var('as_of_date', none) -%}
+    {%- if raw is none or (raw | string | trim) == '' -%}
+        {{- return(run_started_at.strftime('%Y-%m-%d')) -}}
+    {%- endif -%}
+    {%- set text = raw | string | trim -%}
+    {%- set m = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})', text) -%}
+    {%- set valid = false -%}
+    {%- if m -%}
+        {%- set y, mo, d = m.group(1) | int, m.group(2) | int, m.group(3) | int -%}
+        {%- if y >= 1 and mo >= 1 and mo <= 12 and d >= 1 and d <= 31 -%}
+            {%- set first = modules.datetime.date(y, mo, 1) -%}
+            {%- set valid = (first + modules.datetime.timedelta(days=d - 1)).month == mo -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if not valid -%}
+        {{ exceptions.raise_compiler_error("sbdk: var 'as_of_date' must be a real date written YYYY-MM-DD, got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {{- return(text) -}}
+{%- endmacro %}
+
+
+{% macro as_of_date() -%}
+    cast('{{ sbdk.as_of_date_string() }}' as date)
+{%- endmacro %}
+
+
+{#- First instant after the end of as_of_date: as_of_date + 1 day at 00:00:00. -#}
+{% macro as_of_end_timestamp() -%}
+    {%- set d = modules.datetime.datetime.strptime(sbdk.as_of_date_string(), '%Y-%m-%d') -%}
+    cast('{{ (d + modules.datetime.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{#- dbt_updated_at: when this dbt invocation started (UTC), never current_timestamp. -#}
+{% macro run_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{#- A numeric var of the contract, checked so a typo fails with a message naming it. -#}
+{% macro number_var(name) -%}
+    {%- set value = var(name) -%}
+    {%- set text = value | string | trim -%}
+    {%- if not modules.re.fullmatch('[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)', text) -%}
+        {{ exceptions.raise_compiler_error("sbdk: var '" ~ name ~ "' must be a number, got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {{- return(text) -}}
+{%- endmacro %}

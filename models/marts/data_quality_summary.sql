@@ -1,0 +1,22 @@
+{#- Every raw row, counted by the flag staging gave it: for each raw table the
+    counts add up to its row count. -#}
+with
+
+flags as (
+    select 'raw_users' as source_table, data_quality_flag from {{ ref('stg_users') }}
+    union all
+    select 'raw_events' as source_table, data_quality_flag from {{ ref('stg_events') }}
+    union all
+    select 'raw_orders' as source_table, data_quality_flag from {{ ref('stg_orders') }}
+),
+
+final as (
+    select
+        cast(source_table as {{ dbt.type_string() }}) as source_table,
+        cast(data_quality_flag as {{ dbt.type_string() }}) as data_quality_flag,
+        cast(count(*) as {{ dbt.type_bigint() }}) as row_count
+    from flags
+    group by source_table, data_quality_flag
+)
+
+select * from final

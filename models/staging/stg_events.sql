@@ -1,0 +1,169 @@
+{#- One row per raw event row, flagged, with per-user sessions on valid
+    events; see _staging__models.yml for the rules. -#}
+{%- set raw_relation = source('raw', 'raw_events') -%}
+{%- set types = sbdk.raw_column_types(raw_relation, ['event_id', 'user_id', 'event_type', 'timestamp', 'utm_source']) -%}
+{%- set timeout_seconds = sbdk.number_var('session_timeout_minutes') ~ ' * 60' -%}
+{%- set window_seconds = sbdk.number_var('max_session_duration_hours') ~ ' * 3600' -%}
+
+with
+
+source as (
+    select * from {{ raw_relation }}
+),
+
+valid_users as (
+    select
+        user_id,
+        created_at
+    from {{ ref('stg_users') }}
+    where data_quality_flag = 'valid'
+),
+
+event_categories as (
+    select
+        event_type,
+        event_category
+    from {{ ref('sbdk_event_type_categories') }}
+),
+
+parsed as (
+    select
+        {{ sbdk.parse_id('event_id', types.get('event_id')) }} as event_id,
+        {{ sbdk.parse_id('user_id', types.get('user_id')) }} as user_id,
+        coalesce(lower({{ sbdk.clean_text('event_type') }}), 'unknown') as event_type,
+        {{ sbdk.parse_timestamp(adapter.quote('timestamp'), types.get('timestamp')) }} as event_timestamp,
+        lower({{ sbdk.clean_text('utm_source') }}) as utm_source
+    from source
+),
+
+early_flags as (
+    select
+        *,
+        case
+            when event_id is null then 'missing_id'
+            when user_id is null then 'missing_user_id'
+            when event_timestamp is null then 'missing_timestamp'
+        end as early_flag
+    from parsed
+),
+
+id_ranked as (
+    select
+        *,
+        case
+            when early_flag is null then row_number() over (
+                partition by event_id, early_flag
+                order by
+                    event_timestamp,
+                    user_id nulls last,
+                    event_type nulls last,
+                    utm_source nulls last
+            )
+        end as id_rank
+    from early_flags
+),
+
+flagged as (
+    select
+        id_ranked.event_id,
+        id_ranked.user_id,
+        id_ranked.event_type,
+        id_ranked.event_timestamp,
+        id_ranked.utm_source,
+        case
+            when id_ranked.early_flag is not null then id_ranked.early_flag
+            when id_ranked.id_rank > 1 then 'duplicate_id'
+            when valid_users.user_id is null then 'unknown_user'
+            when id_ranked.event_timestamp >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'
+            when id_ranked.event_timestamp < valid_users.created_at then 'before_signup'
+            else 'valid'
+        end as data_quality_flag
+    from id_ranked
+    left join valid_users
+        on id_ranked.user_id = valid_users.user_id
+),
+
+{#- Sessions: a gap strictly longer than the timeout opens a new one; each
+    session is then cut into windows of max_session_duration_hours counted
+    from its first event, each non-empty window a session of its own. -#}
+valid_events as (
+    select
+        event_id,
+        user_id,
+        event_timestamp,
+        lag(event_timestamp) over (
+            partition by user_id
+            order by event_timestamp, event_id
+        ) as previous_timestamp
+    from flagged
+    where data_quality_flag = 'valid'
+),
+
+activity_sessions as (
+    select
+        event_id,
+        user_id,
+        event_timestamp,
+        sum(
+            case
+                when previous_timestamp is null then 1
+                when {{ sbdk.seconds_between('previous_timestamp', 'event_timestamp') }} > {{ timeout_seconds }} then 1
+                else 0
+            end
+        ) over (
+            partition by user_id
+            order by event_timestamp, event_id
+            rows between unbounded preceding and current row
+        ) as activity_session_number
+    from valid_events
+),
+
+session_windows as (
+    select
+        event_id,
+        user_id,
+        activity_session_number,
+        floor(
+            {{ sbdk.seconds_between(
+                'min(event_timestamp) over (partition by user_id, activity_session_number)',
+                'event_timestamp'
+            ) }} / ({{ window_seconds }})
+        ) as window_number
+    from activity_sessions
+),
+
+sessions as (
+    select
+        event_id,
+        {{ dbt.concat([
+            'cast(user_id as ' ~ dbt.type_string() ~ ')',
+            "'-'",
+            'cast(dense_rank() over (partition by user_id order by activity_session_number, window_number) as ' ~ dbt.type_string() ~ ')'
+        ]) }} as session_id
+    from session_windows
+),
+
+final as (
+    select
+        flagged.event_id,
+        flagged.user_id,
+        flagged.event_type,
+        flagged.event_timestamp,
+        flagged.utm_source,
+        coalesce(event_categories.event_category, 'other') as event_category,
+        cast(flagged.event_timestamp as date) as event_date,
+        cast(extract(hour from flagged.event_timestamp) as integer) as event_hour,
+        {{ sbdk.day_of_week('flagged.event_timestamp') }} as day_of_week,
+        sessions.session_id,
+        flagged.data_quality_flag,
+        {{ sbdk.run_timestamp() }} as dbt_updated_at
+    from flagged
+    left join event_categories
+        on flagged.event_type = event_categories.event_type
+    left join sessions
+        on
+            flagged.data_quality_flag = 'valid'
+            and flagged.event_id = sessions.event_id
+)
+
+select * from final

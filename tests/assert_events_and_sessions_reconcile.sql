@@ -1,0 +1,34 @@
+-- Valid event and session counts agree across the models that carry them
+-- (daily session counts excepted: a session spanning midnight counts on each day).
+with
+
+reference as (
+    select
+        count(*) as events,
+        count(distinct session_id) as sessions,
+        count(distinct user_id) as users
+    from {{ ref('stg_events') }}
+    where data_quality_flag = 'valid'
+),
+
+models as (
+    select 'int_user_activity' as model_name, sum(total_events) as events, sum(total_sessions) as sessions
+    from {{ ref('int_user_activity') }}
+    union all
+    select 'user_metrics', sum(total_events), sum(total_sessions) from {{ ref('user_metrics') }}
+    union all
+    select 'int_event_sessions', sum(events_in_session), count(*) from {{ ref('int_event_sessions') }}
+    union all
+    select 'daily_summary', sum(total_events), null from {{ ref('daily_summary') }}
+)
+
+select
+    models.model_name,
+    models.events,
+    reference.events as expected_events,
+    models.sessions,
+    reference.sessions as expected_sessions
+from models
+cross join reference
+where coalesce(models.events, 0) != reference.events
+    or (models.sessions is not null and models.sessions != reference.sessions)

@@ -1,0 +1,41 @@
+-- The revenue and order count of valid orders are the same in every model
+-- that carries them. Returns one row per model that disagrees.
+with
+
+reference as (
+    select sum(order_amount) as revenue, count(*) as orders
+    from {{ ref('stg_orders') }}
+    where data_quality_flag = 'valid'
+),
+
+models as (
+    select 'int_user_orders' as model_name, sum(total_revenue) as revenue, sum(total_orders) as orders
+    from {{ ref('int_user_orders') }}
+    union all
+    select 'user_metrics', sum(total_revenue), sum(total_orders) from {{ ref('user_metrics') }}
+    union all
+    select 'product_summary', sum(total_revenue), sum(total_orders) from {{ ref('product_summary') }}
+    union all
+    select 'product_summary (payment columns)', sum(total_revenue),
+        sum(credit_card_orders + paypal_orders + wire_orders + other_payment_orders)
+    from {{ ref('product_summary') }}
+    union all
+    select 'product_summary (revenue types)',
+        sum(recurring_revenue + expansion_revenue + one_time_revenue), sum(total_orders)
+    from {{ ref('product_summary') }}
+    union all
+    select 'daily_summary', sum(daily_revenue), sum(total_orders) from {{ ref('daily_summary') }}
+    union all
+    select 'cohort_summary', sum(cohort_revenue), null from {{ ref('cohort_summary') }}
+)
+
+select
+    models.model_name,
+    models.revenue,
+    reference.revenue as expected_revenue,
+    models.orders,
+    reference.orders as expected_orders
+from models
+cross join reference
+where coalesce(models.revenue, 0) != coalesce(reference.revenue, 0)
+    or (models.orders is not null and models.orders != reference.orders)

@@ -1,0 +1,28 @@
+-- Every valid user appears once in each per-user model and in exactly one cohort.
+with
+
+reference as (
+    select count(*) as users
+    from {{ ref('stg_users') }}
+    where data_quality_flag = 'valid'
+),
+
+models as (
+    select 'int_user_activity' as model_name, count(*) as users from {{ ref('int_user_activity') }}
+    union all
+    select 'int_user_orders', count(*) from {{ ref('int_user_orders') }}
+    union all
+    select 'user_metrics', count(*) from {{ ref('user_metrics') }}
+    union all
+    select 'cohort_summary', sum(cohort_size) from {{ ref('cohort_summary') }}
+    union all
+    select 'daily_summary', sum(new_signups) from {{ ref('daily_summary') }}
+    union all
+    select 'cohort_retention (month 0)', sum(cohort_size) from {{ ref('cohort_retention') }}
+    where months_since_signup = 0
+)
+
+select models.model_name, models.users, reference.users as expected_users
+from models
+cross join reference
+where coalesce(models.users, 0) != reference.users
