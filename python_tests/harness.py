@@ -1,0 +1,420 @@
+"""Helpers of the SQL test harness: load raw rows into a scenario's DuckDB file,
+build the package there, read models back and compare them with expected rows.
+
+Failure messages show the differing rows (expected vs actual), keyed.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sbdk.project import DB_FILE_NAME, BuildOutcome, DbtProject
+
+RAW_TABLES = ("raw_users", "raw_events", "raw_orders")
+RAW_COLUMNS = {
+    "raw_users": ("user_id", "email", "name", "country", "referrer", "created_at"),
+    "raw_events": ("event_id", "user_id", "event_type", "timestamp", "utm_source"),
+    "raw_orders": ("order_id", "user_id", "amount", "product_category", "payment_method", "created_at"),
+}
+MARTS = (
+    "user_metrics",
+    "cohort_summary",
+    "cohort_retention",
+    "product_summary",
+    "daily_summary",
+    "data_quality_summary",
+)
+#: The key of each model, used to pair expected and actual rows.
+MODEL_KEYS: dict[str, tuple[str, ...]] = {
+    "stg_users": (),
+    "stg_events": (),
+    "stg_orders": (),
+    "int_user_activity": ("user_id",),
+    "int_user_orders": ("user_id",),
+    "int_event_sessions": ("session_id",),
+    "user_metrics": ("user_id",),
+    "cohort_summary": ("cohort_month",),
+    "cohort_retention": ("cohort_month", "months_since_signup"),
+    "product_summary": ("product_category",),
+    "daily_summary": ("report_date",),
+    "data_quality_summary": ("source_table", "data_quality_flag"),
+}
+FLOAT_REL_TOL = 1e-9
+FLOAT_ABS_TOL = 1e-9
+
+
+@dataclass
+class Scenario:
+    """A built scenario: its DuckDB file and the dbt outcome."""
+
+    db_path: Path
+    outcome: BuildOutcome
+
+    def rows(self, model: str, *, exclude: Sequence[str] = ("dbt_updated_at",)) -> list[dict]:
+        return read_rows(self.db_path, model, exclude=exclude)
+
+    def scalar(self, sql: str) -> Any:
+        with duckdb.connect(str(self.db_path), read_only=True) as conn:
+            return conn.execute(sql).fetchone()[0]
+
+
+# ---------------------------------------------------------------- raw data
+
+
+def load_raw_tables(
+    db_path: Path,
+    tables: Mapping[str, Iterable[Mapping[str, Any]]],
+    *,
+    schema: str = "raw",
+    as_text: bool = True,
+) -> None:
+    """Create the three raw tables from row dicts (missing tables are created empty).
+
+    With ``as_text`` every column is VARCHAR (values are written as ``str``);
+    otherwise DuckDB infers the types from the Python values.
+    """
+    with duckdb.connect(str(db_path)) as conn:
+        conn.execute(f'create schema if not exists "{schema}"')
+        for table in RAW_TABLES:
+            columns = RAW_COLUMNS[table]
+            rows = list(tables.get(table, ()))
+            extra = sorted({k for r in rows for k in r} - set(columns))
+            all_columns = list(columns) + extra
+            if as_text:
+                ddl = ", ".join(f'"{c}" varchar' for c in all_columns)
+                conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
+                values = [
+                    tuple(None if r.get(c) is None else str(r.get(c)) for c in all_columns)
+                    for r in rows
+                ]
+            else:
+                values = [tuple(r.get(c) for c in all_columns) for r in rows]
+                if not values:
+                    ddl = ", ".join(f'"{c}" varchar' for c in all_columns)
+                    conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
+                    continue
+                sample = values[0]
+                ddl = ", ".join(f'"{c}" {_duck_type(v)}' for c, v in zip(all_columns, sample))
+                conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
+            if values:
+                marks = ", ".join("?" for _ in all_columns)
+                conn.executemany(f'insert into "{schema}".{table} values ({marks})', values)
+
+
+def _duck_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, Decimal):
+        return "decimal(18,4)"
+    if isinstance(value, datetime):
+        return "timestamp"
+    if isinstance(value, date):
+        return "date"
+    return "varchar"
+
+
+def csv_header(path: Path) -> list[str]:
+    with path.open(newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str | None]]:
+    """Rows of a fixture CSV, every cell text; an empty cell is null, a quoted blank ("  ")
+    stays text. A header-only file has no rows."""
+    header = csv_header(path)
+    with path.open(newline="") as fh:
+        if sum(1 for line in fh if line.strip()) <= 1:
+            return []
+    with duckdb.connect() as conn:
+        rel = conn.sql(
+            "select * from read_csv(?, header = true, all_varchar = true, "
+            "allow_quoted_nulls = false, columns = {"
+            + ", ".join(f"'{c}': 'VARCHAR'" for c in header)
+            + "})",
+            params=[str(path)],
+        )
+        return [dict(zip(header, row)) for row in rel.fetchall()]
+
+
+def read_raw_rows(db_path: Path, schema: str = "raw") -> dict[str, list[dict]]:
+    """The raw tables of a DuckDB file as Python rows (typed as stored)."""
+    out: dict[str, list[dict]] = {}
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        for table in RAW_TABLES:
+            rel = conn.sql(f'select * from "{schema}".{table}')
+            out[table] = [dict(zip(rel.columns, row)) for row in rel.fetchall()]
+    return out
+
+
+# ---------------------------------------------------------------- models
+
+
+def read_rows(db_path: Path, model: str, *, exclude: Sequence[str] = ("dbt_updated_at",)) -> list[dict]:
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        rel = conn.sql(f"select * from main.{model}")
+        names = rel.columns
+        keep = [i for i, n in enumerate(names) if n not in exclude]
+        return [{names[i]: row[i] for i in keep} for row in rel.fetchall()]
+
+
+def build_scenario(
+    project: DbtProject,
+    folder: Path,
+    raw: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+    *,
+    as_text: bool = True,
+    copy_raw_from: Path | None = None,
+) -> Scenario:
+    """Load raw rows into ``folder/sbdk.duckdb`` and ``dbt build`` the package there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db_path = folder / DB_FILE_NAME
+    if copy_raw_from is not None:
+        with duckdb.connect(str(db_path)) as conn:
+            conn.execute(f"attach '{copy_raw_from}' as src (read_only)")
+            conn.execute("create schema if not exists raw")
+            for table in RAW_TABLES:
+                conn.execute(f"create table raw.{table} as select * from src.raw.{table}")
+            conn.execute("detach src")
+    else:
+        load_raw_tables(db_path, raw or {}, as_text=as_text)
+    outcome = project.build(db_path)
+    return Scenario(db_path=db_path, outcome=outcome)
+
+
+def assert_build_ok(scenario: Scenario) -> None:
+    """The build had no error and no failing test; warnings are allowed."""
+    errors = [str(e) for e in scenario.outcome.errors]
+    assert not errors, "dbt build failed:\n  " + "\n  ".join(errors)
+
+
+# ---------------------------------------------------------------- comparison
+
+
+def canonical(value: Any) -> Any:
+    """A comparable form: Decimal as text with its scale, timestamps ISO, floats kept."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return value
+    return str(value)
+
+
+def _values_equal(expected: Any, actual: Any) -> bool:
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, float) or isinstance(actual, float):
+        try:
+            e, a = float(expected), float(actual)
+        except (TypeError, ValueError):
+            return False
+        if math.isnan(e) or math.isnan(a):
+            return math.isnan(e) and math.isnan(a)
+        return math.isclose(e, a, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)
+    if isinstance(expected, Decimal) or isinstance(actual, Decimal):
+        try:
+            return Decimal(str(expected)) == Decimal(str(actual))
+        except Exception:  # noqa: BLE001
+            return False
+    return canonical(expected) == canonical(actual)
+
+
+def coerce_expected(value: str | None, actual_example: Any) -> Any:
+    """Read a CSV cell as the type of the actual column (for hand-written expectations)."""
+    if value is None:
+        return None
+    if isinstance(actual_example, float):
+        return float(value)
+    if isinstance(actual_example, bool):
+        return value.lower() in ("true", "1")
+    if isinstance(actual_example, int):
+        return int(value)
+    if isinstance(actual_example, Decimal):
+        return Decimal(value)
+    if isinstance(actual_example, datetime):
+        return datetime.fromisoformat(value)
+    if isinstance(actual_example, date):
+        return date.fromisoformat(value)
+    return value
+
+
+def _fmt_row(row: Mapping[str, Any] | None, columns: Sequence[str]) -> str:
+    if row is None:
+        return "<missing>"
+    return "{" + ", ".join(f"{c}={canonical(row.get(c))!r}" for c in columns) + "}"
+
+
+def assert_rows_equal(
+    model: str,
+    expected: Sequence[Mapping[str, Any]],
+    actual: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    max_shown: int = 15,
+) -> None:
+    """Compare rows by key (or as multisets without one); show differing rows."""
+    key = tuple(key if key is not None else MODEL_KEYS.get(model, ()))
+    if columns is None:
+        names = list(expected[0]) if expected else (list(actual[0]) if actual else [])
+        columns = [c for c in names if c != "dbt_updated_at"]
+    missing_cols = [c for c in columns if actual and c not in actual[0]]
+    assert not missing_cols, f"{model}: columns {missing_cols} are missing from the model"
+
+    problems: list[str] = []
+    if key:
+        def k(row: Mapping[str, Any]) -> tuple:
+            return tuple(canonical(row.get(c)) for c in key)
+
+        exp_by = {k(r): r for r in expected}
+        act_by = {k(r): r for r in actual}
+        if len(act_by) != len(actual):
+            problems.append(f"key {key} is not unique in the model ({len(actual)} rows, {len(act_by)} keys)")
+        for kk in sorted(set(exp_by) | set(act_by), key=repr):
+            e, a = exp_by.get(kk), act_by.get(kk)
+            diff = [] if e is None or a is None else [c for c in columns if not _values_equal(e.get(c), a.get(c))]
+            if e is None or a is None or diff:
+                shown = columns if (e is None or a is None) else list(key) + diff
+                problems.append(
+                    f"key {dict(zip(key, kk))}:\n      expected {_fmt_row(e, shown)}\n      actual   {_fmt_row(a, shown)}"
+                )
+    else:
+        def c_row(r: Mapping[str, Any]) -> tuple:
+            return tuple(repr(canonical(r.get(c))) for c in columns)
+
+        remaining = list(actual)
+        for e in expected:
+            match = next((i for i, a in enumerate(remaining) if all(_values_equal(e.get(c), a.get(c)) for c in columns)), None)
+            if match is None:
+                problems.append(f"expected row not found: {_fmt_row(e, columns)}")
+            else:
+                remaining.pop(match)
+        problems += [f"unexpected row: {_fmt_row(a, columns)}" for a in remaining]
+        del c_row
+
+    if problems:
+        shown = "\n  ".join(problems[:max_shown])
+        more = f"\n  ... and {len(problems) - max_shown} more" if len(problems) > max_shown else ""
+        raise AssertionError(
+            f"{model}: {len(problems)} differing row(s) (expected {len(expected)}, actual {len(actual)}):\n  {shown}{more}"
+        )
+
+
+def expected_from_csv(path: Path, actual: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """Hand-written expected rows, each cell read as the type of the model's column."""
+    rows = read_csv_rows(path)
+    examples: dict[str, Any] = {}
+    for row in actual:
+        for c, v in row.items():
+            if v is not None and c not in examples:
+                examples[c] = v
+    return [{c: coerce_expected(v, examples.get(c)) for c, v in r.items()} for r in rows]
+
+
+def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        if not rows:
+            return
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({c: canonical(v) for c, v in r.items()})
+
+
+# ---------------------------------------------------------------- invariants
+
+_INVARIANT_QUERIES: dict[str, str] = {
+    # name: query returning (actual, expected) pairs that must be equal
+    "raw_users rows = stg_users rows = data_quality_summary": """
+        select (select count(*) from raw.raw_users), (select count(*) from main.stg_users),
+               (select coalesce(sum(row_count), 0) from main.data_quality_summary where source_table = 'raw_users')""",
+    "raw_events rows = stg_events rows = data_quality_summary": """
+        select (select count(*) from raw.raw_events), (select count(*) from main.stg_events),
+               (select coalesce(sum(row_count), 0) from main.data_quality_summary where source_table = 'raw_events')""",
+    "raw_orders rows = stg_orders rows = data_quality_summary": """
+        select (select count(*) from raw.raw_orders), (select count(*) from main.stg_orders),
+               (select coalesce(sum(row_count), 0) from main.data_quality_summary where source_table = 'raw_orders')""",
+    "valid revenue in stg_orders, int_user_orders, user_metrics, product_summary, daily_summary, cohort_summary": """
+        select (select coalesce(sum(order_amount), 0) from main.stg_orders where data_quality_flag = 'valid'),
+               (select coalesce(sum(total_revenue), 0) from main.int_user_orders),
+               (select coalesce(sum(total_revenue), 0) from main.user_metrics),
+               (select coalesce(sum(total_revenue), 0) from main.product_summary),
+               (select coalesce(sum(daily_revenue), 0) from main.daily_summary),
+               (select coalesce(sum(cohort_revenue), 0) from main.cohort_summary)""",
+    "valid orders in stg_orders, int_user_orders, user_metrics, product_summary, daily_summary": """
+        select (select count(*) from main.stg_orders where data_quality_flag = 'valid'),
+               (select coalesce(sum(total_orders), 0) from main.int_user_orders),
+               (select coalesce(sum(total_orders), 0) from main.user_metrics),
+               (select coalesce(sum(total_orders), 0) from main.product_summary),
+               (select coalesce(sum(credit_card_orders + paypal_orders + wire_orders + other_payment_orders), 0)
+                  from main.product_summary),
+               (select coalesce(sum(total_orders), 0) from main.daily_summary)""",
+    "valid events in stg_events, int_user_activity, user_metrics, int_event_sessions, daily_summary": """
+        select (select count(*) from main.stg_events where data_quality_flag = 'valid'),
+               (select coalesce(sum(total_events), 0) from main.int_user_activity),
+               (select coalesce(sum(total_events), 0) from main.user_metrics),
+               (select coalesce(sum(events_in_session), 0) from main.int_event_sessions),
+               (select coalesce(sum(total_events), 0) from main.daily_summary)""",
+    "sessions in stg_events, int_event_sessions, int_user_activity, user_metrics": """
+        select (select count(distinct session_id) from main.stg_events where data_quality_flag = 'valid'),
+               (select count(*) from main.int_event_sessions),
+               (select coalesce(sum(total_sessions), 0) from main.int_user_activity),
+               (select coalesce(sum(total_sessions), 0) from main.user_metrics)""",
+    "valid users in stg_users, user_metrics, cohort_summary, daily_summary, cohort_retention": """
+        select (select count(*) from main.stg_users where data_quality_flag = 'valid'),
+               (select count(*) from main.user_metrics),
+               (select count(*) from main.user_metrics u join main.stg_users s
+                  on u.user_id = s.user_id and s.data_quality_flag = 'valid'),
+               (select coalesce(sum(cohort_size), 0) from main.cohort_summary),
+               (select coalesce(sum(new_signups), 0) from main.daily_summary),
+               (select coalesce(sum(cohort_size), 0) from main.cohort_retention where months_since_signup = 0)""",
+    "flagged rows carry no session": """
+        select (select count(*) from main.stg_events where data_quality_flag <> 'valid' and session_id is not null), 0""",
+}
+
+
+def assert_invariants(scenario: Scenario) -> None:
+    """The contract's invariants, checked with queries of their own on the built file."""
+    failures = []
+    with duckdb.connect(str(scenario.db_path), read_only=True) as conn:
+        for name, sql in _INVARIANT_QUERIES.items():
+            values = conn.execute(sql).fetchone()
+            if len({Decimal(str(v)) for v in values}) != 1:
+                failures.append(f"{name}: {list(values)}")
+        for mart in MARTS:
+            text_cols = [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = 'main' and table_name = ? and data_type = 'VARCHAR'",
+                    [mart],
+                ).fetchall()
+            ]
+            for col in text_cols:
+                n = conn.execute(f"select count(*) from main.{mart} where {col} like '%@%'").fetchone()[0]
+                if n:
+                    failures.append(f"{mart}.{col} holds {n} value(s) with '@'")
+    assert not failures, "invariants broken:\n  " + "\n  ".join(failures)

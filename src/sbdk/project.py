@@ -1,0 +1,200 @@
+"""Run the sbdk dbt project through dbt's Python API.
+
+`DbtProject` parses the project once and builds it on any DuckDB file whose
+name is the same (DuckDB's catalog name is the file stem, and it is baked into
+the parsed manifest), so only the folder changes between builds. dbt keeps
+global adapter state: use one `DbtProject` per process and never call it from
+two threads at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DB_FILE_NAME = "sbdk.duckdb"
+
+
+class BuildError(RuntimeError):
+    """dbt could not parse or build the project; the message names what failed."""
+
+
+def find_project_dir() -> Path:
+    """The dbt project folder: $SBDK_PROJECT_DIR, else the checkout this package sits in."""
+    env = os.environ.get("SBDK_PROJECT_DIR")
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve()
+    candidates += [here.parents[2], Path.cwd()]
+    for candidate in candidates:
+        if (candidate / "dbt_project.yml").is_file():
+            return candidate
+    raise BuildError(
+        "cannot find the sbdk dbt project (dbt_project.yml); set SBDK_PROJECT_DIR to its folder"
+    )
+
+
+@dataclass
+class NodeProblem:
+    """One model, seed or test that did not pass."""
+
+    kind: str  # model, seed, test, ...
+    name: str
+    status: str  # error, fail, warn, skipped
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}: {self.status}: {self.message}"
+
+
+@dataclass
+class BuildOutcome:
+    success: bool
+    errors: list[NodeProblem] = field(default_factory=list)
+    warnings: list[NodeProblem] = field(default_factory=list)
+    passed: int = 0
+    seconds: float = 0.0
+
+    def raise_for_errors(self) -> None:
+        if not self.success:
+            detail = "; ".join(str(p) for p in self.errors[:5]) or "dbt reported a failure"
+            more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+            raise BuildError(f"dbt build failed: {detail}{more}")
+
+
+@contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def _close_duckdb_connections() -> None:
+    """Release the DuckDB file dbt-duckdb may still hold (its environment is global)."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - adapter missing is reported by dbt itself
+        return
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        try:
+            env.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+    DuckDBConnectionManager.close_all_connections()
+
+
+def _short(message: str | None, limit: int = 400) -> str:
+    text = " ".join((message or "").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class DbtProject:
+    """The sbdk dbt project, parsed once, built on any `<folder>/sbdk.duckdb`."""
+
+    def __init__(
+        self,
+        work_dir: str | Path,
+        dbt_vars: Mapping[str, Any] | None = None,
+        *,
+        project_dir: str | Path | None = None,
+        profiles_dir: str | Path | None = None,
+        threads: int | None = None,
+        extra_args: list[str] | None = None,
+    ) -> None:
+        self.project_dir = Path(project_dir) if project_dir else find_project_dir()
+        self.profiles_dir = Path(profiles_dir) if profiles_dir else self.project_dir
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.vars = dict(dbt_vars or {})
+        self.threads = threads
+        self.extra_args = list(extra_args or [])
+        self._manifest: Any = None
+
+    def _args(self, command: str, *extra: str) -> list[str]:
+        args = [
+            command,
+            "--project-dir", str(self.project_dir),
+            "--profiles-dir", str(self.profiles_dir),
+            "--target-path", str(self.work_dir / "target"),
+            "--log-path", str(self.work_dir / "logs"),
+            "--vars", json.dumps(self.vars, sort_keys=True),
+            "--quiet",
+        ]
+        if self.threads:
+            args += ["--threads", str(self.threads)]
+        return args + self.extra_args + list(extra)
+
+    def _invoke(self, args: list[str], db_path: Path) -> Any:
+        from dbt.cli.main import dbtRunner
+
+        runner = dbtRunner(manifest=self._manifest) if self._manifest is not None else dbtRunner()
+        with _env("SBDK_DUCKDB_PATH", str(db_path)), _env("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"):
+            try:
+                return runner.invoke(args)
+            finally:
+                _close_duckdb_connections()
+
+    def parse(self) -> Any:
+        """Parse the project once; later builds reuse the manifest."""
+        if self._manifest is None:
+            placeholder = self.work_dir / "parse" / DB_FILE_NAME
+            placeholder.parent.mkdir(parents=True, exist_ok=True)
+            result = self._invoke(self._args("parse"), placeholder)
+            if not result.success or result.result is None:
+                raise BuildError(f"dbt parse failed: {_short(str(result.exception))}")
+            self._manifest = result.result
+        return self._manifest
+
+    def build(self, db_path: str | Path, *extra: str) -> BuildOutcome:
+        """`dbt build` on the DuckDB file `db_path` (its name must be sbdk.duckdb)."""
+        db_path = Path(db_path)
+        if db_path.name != DB_FILE_NAME:
+            raise ValueError(f"the database file must be named {DB_FILE_NAME}, got {db_path.name}")
+        self.parse()
+        return self._run(self._args("build", *extra), db_path)
+
+    def _run(self, args: list[str], db_path: Path) -> BuildOutcome:
+        import time
+
+        start = time.perf_counter()
+        result = self._invoke(args, db_path)
+        outcome = summarize(result)
+        outcome.seconds = time.perf_counter() - start
+        return outcome
+
+
+def summarize(result: Any) -> BuildOutcome:
+    """Turn a dbtRunnerResult into errors and warnings that name the node."""
+    outcome = BuildOutcome(success=bool(result.success))
+    if result.exception is not None:
+        outcome.success = False
+        outcome.errors.append(NodeProblem("dbt", "invocation", "error", _short(str(result.exception))))
+        return outcome
+    for node_result in getattr(result.result, "results", None) or []:
+        node = node_result.node
+        status = str(node_result.status).lower().split(".")[-1]
+        kind = getattr(node, "resource_type", "node")
+        kind = str(kind).lower().split(".")[-1]
+        problem = NodeProblem(kind, node.name, status, _short(node_result.message))
+        if status in ("error", "fail", "runtime error"):
+            outcome.errors.append(problem)
+        elif status == "warn":
+            outcome.warnings.append(problem)
+        elif status == "skipped":
+            outcome.errors.append(problem)
+        else:
+            outcome.passed += 1
+    if not result.success and not outcome.errors:
+        outcome.errors.append(NodeProblem("dbt", "build", "error", "dbt reported a failure"))
+    return outcome
