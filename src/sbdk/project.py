@@ -164,6 +164,12 @@ class DbtProject:
         self.parse()
         return self._run(self._args("build", *extra), db_path)
 
+    def build_file(self, db_path: str | Path, *extra: str) -> BuildOutcome:
+        """One `dbt build` on any DuckDB file, parsing as part of the invocation."""
+        db_path = Path(db_path)
+        self._manifest = None
+        return self._run(self._args("build", *extra), db_path)
+
     def _run(self, args: list[str], db_path: Path) -> BuildOutcome:
         import time
 

@@ -1,0 +1,252 @@
+"""The `sbdk` command: a thin shell over `sbdk.generate` and `sbdk.project`.
+
+    sbdk generate --users N [--seed S] [--db PATH] [--schema raw] [--start DATE] [--end DATE] [--dirty RATE]
+    sbdk run [--users N] [--seed S] [--as-of DATE] [--db PATH] [--dirty RATE]
+
+Errors are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from sbdk import __version__
+
+DEFAULT_DB = "target/sbdk.duckdb"
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _users(text: str) -> int:
+    from sbdk.generate import MAX_USERS
+
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= MAX_USERS:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_USERS:,}, got {value:,}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line (`sbdk run: error: ...`), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sbdk",
+        description="Synthetic product-analytics data and the sbdk dbt models on DuckDB.",
+    )
+    parser.add_argument("--version", action="version", version=f"sbdk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def data_args(p: argparse.ArgumentParser, users_default: int | None) -> None:
+        p.add_argument("--users", type=_users, default=users_default, required=users_default is None,
+                       help="number of users to generate" + (f" (default {users_default:,})" if users_default else ""))
+        p.add_argument("--seed", type=_seed, default=42, help="random seed (default 42)")
+        p.add_argument("--db", default=os.environ.get("SBDK_DUCKDB_PATH", DEFAULT_DB),
+                       help=f"DuckDB file (default $SBDK_DUCKDB_PATH or {DEFAULT_DB})")
+        p.add_argument("--start", type=_date, default=date(2025, 1, 1), help="first signup date (default 2025-01-01)")
+        p.add_argument("--end", type=_date, default=date(2025, 12, 31), help="last activity date (default 2025-12-31)")
+        p.add_argument("--dirty", type=_rate, default=0.0,
+                       help="share of rows with injected data-quality problems, 0-0.5 (default 0)")
+        p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    gen = sub.add_parser("generate", help="write raw_users, raw_events and raw_orders into a DuckDB file")
+    data_args(gen, None)
+    gen.add_argument("--schema", default="raw", help="schema of the raw tables (default raw)")
+
+    run = sub.add_parser("run", help="generate data, dbt build every model, print a summary")
+    data_args(run, 10_000)
+    run.add_argument("--as-of", type=_date, default=None,
+                     help="reference date of the models (default: --end)")
+    run.add_argument("--threads", type=int, default=None, help="dbt threads (default from profiles.yml)")
+    return parser
+
+
+def _check_writable(db: Path) -> None:
+    folder = db.parent if str(db.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the folder of --db {db}: {exc.strerror or exc}") from None
+    if db.is_dir():
+        raise CliError(f"--db {db} is a folder, not a file")
+    if not os.access(folder, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+        raise CliError(f"--db {db} is not writable")
+
+
+def _duckdb_error(exc: Exception, db: Path) -> CliError:
+    text = str(exc)
+    if "lock" in text.lower():
+        return CliError(f"the DuckDB file {db} is in use by another process; close it and retry")
+    return CliError(f"DuckDB could not use {db}: {text.splitlines()[0] if text else type(exc).__name__}")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from sbdk.generate import generate
+
+    db = Path(args.db)
+    _check_writable(db)
+    try:
+        result = generate(args.users, db_path=db, seed=args.seed, schema=args.schema,
+                          start=args.start, end=args.end, dirty=args.dirty,
+                          progress=not args.no_progress and sys.stderr.isatty())
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise _duckdb_error(exc, db) from None
+    rate = result.total_rows / result.seconds if result.seconds else 0
+    print(f"wrote {result.total_rows:,} raw rows to {db} (schema {args.schema}) "
+          f"in {result.seconds:.1f} s ({rate / 1e6:.2f} M rows/s)")
+    _print_table(["table", "rows"], [[t, f"{n:,}"] for t, n in result.row_counts.items()])
+    if result.injected:
+        print("\ninjected data-quality cases:")
+        rows = [[t, case, f"{n:,}"] for t, cases in result.injected.items() for case, n in cases.items()]
+        _print_table(["table", "case", "rows"], rows)
+        print("\nexpected flags:")
+        rows = [[t, flag, f"{n:,}"] for t, flags in result.expected_flags.items() for flag, n in flags.items()]
+        _print_table(["table", "flag", "rows"], rows)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from sbdk.generate import generate
+    from sbdk.project import BuildError, DbtProject, find_project_dir
+
+    db = Path(args.db).resolve()
+    _check_writable(db)
+    as_of = args.as_of or args.end
+    try:
+        gen = generate(args.users, db_path=db, seed=args.seed, start=args.start, end=args.end,
+                       dirty=args.dirty, progress=not args.no_progress and sys.stderr.isatty())
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise _duckdb_error(exc, db) from None
+    print(f"generated {gen.total_rows:,} raw rows in {gen.seconds:.1f} s")
+
+    try:
+        project_dir = find_project_dir()
+        project = DbtProject(db.parent / "dbt", {"as_of_date": as_of.isoformat()},
+                             project_dir=project_dir, threads=args.threads)
+        outcome = project.build_file(db)
+    except BuildError as exc:
+        raise CliError(str(exc)) from None
+    print(f"dbt build: {outcome.passed} passed, {len(outcome.warnings)} warnings, "
+          f"{len(outcome.errors)} errors in {outcome.seconds:.1f} s (as_of_date {as_of})")
+    for warning in outcome.warnings:
+        print(f"  warn: {warning}")
+    try:
+        outcome.raise_for_errors()
+    except BuildError as exc:
+        raise CliError(str(exc)) from None
+    print()
+    print_summary(db)
+    return 0
+
+
+def print_summary(db: Path) -> None:
+    """A short summary of the marts."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as conn:
+        models = ["stg_users", "stg_events", "stg_orders", "int_user_activity", "int_user_orders",
+                  "int_event_sessions", "user_metrics", "cohort_summary", "cohort_retention",
+                  "product_summary", "daily_summary", "data_quality_summary"]
+        counts = [[m, f"{conn.execute(f'select count(*) from main.{m}').fetchone()[0]:,}"] for m in models]
+        print("rows per model")
+        _print_table(["model", "rows"], counts)
+
+        revenue, orders, buyers = conn.execute(
+            "select coalesce(sum(total_revenue), 0), coalesce(sum(total_orders), 0), "
+            "count(*) filter (where total_orders > 0) from main.user_metrics").fetchone()
+        print(f"\nrevenue {revenue:,.2f} from {orders:,} valid orders by {buyers:,} buyers")
+
+        stages = conn.execute(
+            "select user_lifecycle_stage, count(*) from main.user_metrics group by 1 order by 2 desc").fetchall()
+        print("\nusers by lifecycle stage")
+        _print_table(["stage", "users"], [[s, f"{n:,}"] for s, n in stages])
+
+        dq = conn.execute(
+            "select source_table, data_quality_flag, row_count from main.data_quality_summary "
+            "order by source_table, data_quality_flag = 'valid' desc, row_count desc").fetchall()
+        print("\ndata quality")
+        _print_table(["raw table", "flag", "rows"], [[t, f, f"{n:,}"] for t, f, n in dq])
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [list(map(str, header))] + [list(map(str, r)) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+
+    def line(r: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if c[:1].isdigit() or c[:1] == "-" else c.ljust(w)
+                         for c, w in zip(r, widths)).rstrip()
+
+    print(line(cells[0]))
+    print("  ".join("-" * w for w in widths))
+    for r in cells[1:]:
+        print(line(r))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "generate":
+            return cmd_generate(args)
+        return cmd_run(args)
+    except CliError as exc:
+        print(f"sbdk: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("sbdk: interrupted; the raw tables were left as they were before this run", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
