@@ -260,6 +260,15 @@ def coerce_expected(value: str | None, actual_example: Any) -> Any:
     return value
 
 
+def _multiset_value(value: Any) -> Any:
+    """Hashable comparable form for keyless comparison (floats to 9 significant digits)."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, Decimal):
+        return Decimal(value).normalize()
+    return canonical(value)
+
+
 def _fmt_row(row: Mapping[str, Any] | None, columns: Sequence[str]) -> str:
     if row is None:
         return "<missing>"
@@ -301,18 +310,16 @@ def assert_rows_equal(
                     f"key {dict(zip(key, kk))}:\n      expected {_fmt_row(e, shown)}\n      actual   {_fmt_row(a, shown)}"
                 )
     else:
-        def c_row(r: Mapping[str, Any]) -> tuple:
-            return tuple(repr(canonical(r.get(c))) for c in columns)
+        from collections import Counter
 
-        remaining = list(actual)
-        for e in expected:
-            match = next((i for i, a in enumerate(remaining) if all(_values_equal(e.get(c), a.get(c)) for c in columns)), None)
-            if match is None:
-                problems.append(f"expected row not found: {_fmt_row(e, columns)}")
-            else:
-                remaining.pop(match)
-        problems += [f"unexpected row: {_fmt_row(a, columns)}" for a in remaining]
-        del c_row
+        def c_row(r: Mapping[str, Any]) -> tuple:
+            return tuple(_multiset_value(r.get(c)) for c in columns)
+
+        exp_count, act_count = Counter(map(c_row, expected)), Counter(map(c_row, actual))
+        for row, n in sorted((exp_count - act_count).items(), key=repr):
+            problems.append(f"expected row not found (x{n}): {_fmt_row(dict(zip(columns, row)), columns)}")
+        for row, n in sorted((act_count - exp_count).items(), key=repr):
+            problems.append(f"unexpected row (x{n}): {_fmt_row(dict(zip(columns, row)), columns)}")
 
     if problems:
         shown = "\n  ".join(problems[:max_shown])
