@@ -1,0 +1,105 @@
+"""The package used the way analytics engineers use it: from another dbt project
+through packages.yml (`local:`), raw tables in a schema of that project's choosing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sbdk.generate import generate
+from sbdk.project import find_project_dir
+
+PACKAGE_DIR = find_project_dir()
+SBDK_MODELS = {
+    "stg_users", "stg_events", "stg_orders",
+    "int_user_activity", "int_user_orders", "int_event_sessions",
+    "user_metrics", "cohort_summary", "cohort_retention", "product_summary", "daily_summary",
+    "data_quality_summary",
+}
+SBDK_SEEDS = {"sbdk_event_type_categories", "sbdk_product_revenue_types", "sbdk_payment_method_groups"}
+
+
+def _dbt(project: Path, *args: str) -> subprocess.CompletedProcess:
+    dbt = Path(sys.executable).with_name("dbt")
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [str(dbt), *args, "--project-dir", str(project), "--profiles-dir", str(project)],
+        cwd=project, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = tmp_path_factory.mktemp("consumer")
+    warehouse = project / "warehouse.duckdb"
+    generate(300, db_path=warehouse, seed=5, schema="landing_zone", dirty=0.05)
+    (project / "dbt_project.yml").write_text(
+        "name: acme_analytics\nversion: '1.0.0'\nconfig-version: 2\nprofile: acme\n"
+        "vars:\n  sbdk_raw_schema: landing_zone\n  as_of_date: '2025-12-31'\n"
+    )
+    (project / "packages.yml").write_text(f"packages:\n  - local: {PACKAGE_DIR}\n")
+    (project / "profiles.yml").write_text(
+        "acme:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {warehouse}\n      threads: 2\n"
+    )
+    (project / "models").mkdir()
+    (project / "models" / "acme_revenue.sql").write_text(
+        "select sum(total_revenue) as revenue from {{ ref('user_metrics') }}\n"
+    )
+    for step in (("deps",), ("build",), ("docs", "generate")):
+        result = _dbt(project, *step)
+        assert result.returncode == 0, f"dbt {' '.join(step)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+        (project / f"dbt_{step[0]}.log").write_text(result.stdout)
+    return project
+
+
+def test_consumer_builds_every_sbdk_model_from_its_own_schema(consumer: Path) -> None:
+    with duckdb.connect(str(consumer / "warehouse.duckdb"), read_only=True) as conn:
+        relations = {
+            (schema, name)
+            for schema, name in conn.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
+        built = {name for schema, name in relations if schema == "main"}
+        assert built == SBDK_MODELS | SBDK_SEEDS | {"acme_revenue"}, (
+            f"unexpected relations in the consumer's warehouse: {sorted(built ^ (SBDK_MODELS | SBDK_SEEDS | {'acme_revenue'}))}"
+        )
+        raw = {name for schema, name in relations if schema == "landing_zone"}
+        assert raw == {"raw_users", "raw_events", "raw_orders"}
+        raw_users = conn.execute("select count(*) from landing_zone.raw_users").fetchone()[0]
+        staged = conn.execute("select count(*) from main.stg_users").fetchone()[0]
+        assert staged == raw_users
+        revenue = conn.execute("select revenue from main.acme_revenue").fetchone()[0]
+        valid = conn.execute(
+            "select sum(order_amount) from main.stg_orders where data_quality_flag = 'valid'"
+        ).fetchone()[0]
+        assert revenue == valid
+
+
+def test_consumer_build_warns_on_dirty_sources_and_passes_model_tests(consumer: Path) -> None:
+    log = (consumer / "dbt_build.log").read_text()
+    assert "ERROR=0" in log, log[-3000:]
+    assert "WARN=0" not in log, "dirty raw data should make source tests warn"
+
+
+def test_docs_describe_every_model_and_column(consumer: Path) -> None:
+    manifest = json.loads((consumer / "target" / "manifest.json").read_text())
+    catalog = json.loads((consumer / "target" / "catalog.json").read_text())
+    missing = []
+    for node in manifest["nodes"].values():
+        if node["package_name"] != "sbdk" or node["resource_type"] not in ("model", "seed"):
+            continue
+        if not node["description"].strip():
+            missing.append(node["name"])
+        built_columns = catalog["nodes"][node["unique_id"]]["columns"]
+        for column in built_columns:
+            if not node["columns"].get(column.lower(), {}).get("description", "").strip():
+                missing.append(f"{node['name']}.{column}")
+    assert not missing, f"no description for: {missing}"
