@@ -178,7 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except BuildError as exc:
         raise CliError(str(exc)) from None
     print(f"dbt build: {outcome.passed} passed, {len(outcome.warnings)} warnings, "
-          f"{len(outcome.errors)} errors in {outcome.seconds:.1f} s (as_of_date {as_of})")
+          f"{len(outcome.errors)} errors, {len(outcome.skipped)} skipped in {outcome.seconds:.1f} s "
+          f"(as_of_date {as_of})")
     for warning in outcome.warnings:
         print(f"  warn: {warning}")
     try:

@@ -56,14 +56,16 @@ class BuildOutcome:
     success: bool
     errors: list[NodeProblem] = field(default_factory=list)
     warnings: list[NodeProblem] = field(default_factory=list)
+    skipped: list[NodeProblem] = field(default_factory=list)
     passed: int = 0
     seconds: float = 0.0
 
     def raise_for_errors(self) -> None:
         if not self.success:
-            detail = "; ".join(str(p) for p in self.errors[:5]) or "dbt reported a failure"
-            more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
-            raise BuildError(f"dbt build failed: {detail}{more}")
+            detail = "; ".join(str(p) for p in self.errors[:3]) or "dbt reported a failure"
+            more = f" (and {len(self.errors) - 3} more)" if len(self.errors) > 3 else ""
+            skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
+            raise BuildError(f"dbt build failed: {detail}{more}{skipped}")
 
 
 @contextmanager
@@ -198,7 +200,7 @@ def summarize(result: Any) -> BuildOutcome:
         elif status == "warn":
             outcome.warnings.append(problem)
         elif status == "skipped":
-            outcome.errors.append(problem)
+            outcome.skipped.append(problem)
         else:
             outcome.passed += 1
     if not result.success and not outcome.errors:

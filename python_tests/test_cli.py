@@ -1,0 +1,138 @@
+"""The `sbdk` command end to end, on a small size, and its error cases:
+one line on stderr, a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sbdk.project import find_project_dir
+
+SBDK = str(Path(sys.executable).with_name("sbdk"))
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})}
+    full_env.pop("SBDK_DUCKDB_PATH", None)
+    return subprocess.run([SBDK, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, exit_code: int, *needles: str) -> None:
+    assert result.returncode == exit_code, (result.returncode, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{result.stderr}"
+    assert "Traceback" not in result.stderr + result.stdout
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+
+
+def test_run_generates_builds_and_summarizes(tmp_path: Path) -> None:
+    db = tmp_path / "out" / "demo.duckdb"
+    result = run_cli("run", "--users", "300", "--seed", "3", "--db", str(db), "--dirty", "0.05", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for heading in ("rows per model", "users by lifecycle stage", "data quality", "revenue"):
+        assert heading in out, out
+    with duckdb.connect(str(db), read_only=True) as conn:
+        users = conn.execute("select count(*) from main.user_metrics").fetchone()[0]
+        valid = conn.execute("select count(*) from main.stg_users where data_quality_flag = 'valid'").fetchone()[0]
+        revenue = conn.execute("select sum(total_revenue) from main.user_metrics").fetchone()[0]
+    assert users == valid > 0
+    metrics_line = next(line for line in out.splitlines() if line.startswith("user_metrics "))
+    assert metrics_line.split()[-1] == f"{users:,}", metrics_line
+    assert f"revenue {revenue:,.2f}" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["generate", "--users", "-3"], "--users"),
+        (["generate", "--users", "abc"], "--users"),
+        (["generate", "--users", "999999999999"], "--users"),
+        (["run", "--as-of", "2025-02-30"], "--as-of"),
+        (["generate", "--users", "10", "--start", "yesterday"], "--start"),
+        (["generate", "--users", "10", "--dirty", "2"], "--dirty"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(tmp_path: Path, args: list[str], needle: str) -> None:
+    assert_one_line_error(run_cli(*args, cwd=tmp_path), 2, needle)
+
+
+def test_start_after_end(tmp_path: Path) -> None:
+    result = run_cli("generate", "--users", "10", "--start", "2025-06-01", "--end", "2025-01-01", cwd=tmp_path)
+    assert_one_line_error(result, 1, "start", "end")
+
+
+def test_unwritable_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be")
+    result = run_cli("generate", "--users", "10", "--db", str(blocker / "x.duckdb"), cwd=tmp_path)
+    assert_one_line_error(result, 1, str(blocker))
+
+
+def test_locked_database_file(tmp_path: Path) -> None:
+    db = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            conn = duckdb.connect({str(db)!r})
+            conn.execute("create table t as select 1 as x")
+            print("ready", flush=True)
+            sys.stdin.read()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = run_cli("generate", "--users", "10", "--db", str(db), cwd=tmp_path)
+        assert_one_line_error(result, 1, "in use by another process", str(db))
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    # the holder's table is intact and no raw table was half-written
+    with duckdb.connect(str(db), read_only=True) as conn:
+        tables = {r[0] for r in conn.execute("select table_name from information_schema.tables").fetchall()}
+    assert tables == {"t"}
+
+
+def test_dbt_failure_names_the_model(tmp_path: Path) -> None:
+    project = tmp_path / "broken_project"
+    project.mkdir()
+    source = find_project_dir()
+    for item in ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "tests"):
+        src = source / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, project / item)
+    model = project / "models" / "marts" / "product_summary.sql"
+    model.write_text(model.read_text().replace("from categories", "from no_such_cte"))
+    result = run_cli("run", "--users", "50", "--db", str(tmp_path / "x.duckdb"), cwd=tmp_path,
+                     env={"SBDK_PROJECT_DIR": str(project)})
+    assert_one_line_error(result, 1, "product_summary")
+
+
+def test_interrupted_generation_leaves_previous_tables(tmp_path: Path) -> None:
+    db = tmp_path / "keep.duckdb"
+    first = run_cli("generate", "--users", "100", "--db", str(db), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    with duckdb.connect(str(db), read_only=True) as conn:
+        before = conn.execute("select count(*), sum(hash(user_id)) from raw.raw_users").fetchone()
+    proc = subprocess.Popen([SBDK, "generate", "--users", "3000000", "--db", str(db), "--no-progress"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(2)  # SIGINT, as Ctrl-C
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" not in err
+    with duckdb.connect(str(db), read_only=True) as conn:
+        after = conn.execute("select count(*), sum(hash(user_id)) from raw.raw_users").fetchone()
+        leftovers = conn.execute(
+            "select count(*) from information_schema.tables where table_name like '%tmp%'").fetchone()[0]
+    assert after == before
+    assert leftovers == 0
