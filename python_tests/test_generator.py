@@ -1,0 +1,534 @@
+"""Tests of the synthetic data generator (sbdk.generate).
+
+Every property is checked on the tables actually written, with SQL or Python written here
+(independently of the generator's code), never by reading numbers back from its result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+
+import sbdk._dirty as dirty_module
+import sbdk.generate as gen
+from sbdk.generate import GenerateResult, build_emails, generate
+
+TABLES = ("raw_users", "raw_events", "raw_orders")
+
+# The SPEC's flags per table, in order of precedence (written out here on purpose).
+SPEC_FLAGS = {
+    "raw_users": [
+        "missing_id", "missing_created_at", "future_timestamp", "duplicate_id",
+        "duplicate_email", "valid",
+    ],
+    "raw_events": [
+        "missing_id", "missing_user_id", "missing_timestamp", "duplicate_id", "unknown_user",
+        "future_timestamp", "before_signup", "valid",
+    ],
+    "raw_orders": [
+        "missing_id", "missing_user_id", "missing_timestamp", "invalid_amount", "duplicate_id",
+        "unknown_user", "future_timestamp", "before_signup", "valid",
+    ],
+}
+TYPED = {
+    "raw_users": {
+        "user_id": "BIGINT", "email": "VARCHAR", "name": "VARCHAR", "country": "VARCHAR",
+        "referrer": "VARCHAR", "created_at": "TIMESTAMP",
+    },
+    "raw_events": {
+        "event_id": "BIGINT", "user_id": "BIGINT", "event_type": "VARCHAR",
+        "timestamp": "TIMESTAMP", "utm_source": "VARCHAR",
+    },
+    "raw_orders": {
+        "order_id": "BIGINT", "user_id": "BIGINT", "amount": "DECIMAL(12,2)",
+        "product_category": "VARCHAR", "payment_method": "VARCHAR", "created_at": "TIMESTAMP",
+    },
+}
+
+CLEAN_START = date(2024, 11, 15)
+CLEAN_END = date(2025, 3, 31)
+
+
+def _columns(db: Path, schema: str, table: str) -> dict[str, str]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        rows = conn.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+    return dict(rows)
+
+
+def _one(db: Path, sql: str):
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def _all(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _contents(db: Path, schema: str = "raw") -> dict[str, object]:
+    """Every table's rows in stored order, as Arrow tables (exact values and types)."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return {
+            t: conn.sql(f'select * from "{schema}".{t} order by rowid').to_arrow_table()
+            for t in TABLES
+        }
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several chunks even for a few hundred users, so chunk boundaries are exercised."""
+    monkeypatch.setattr(gen, "CHUNK_USERS", 500)
+
+
+# --------------------------------------------------------------------------- clean data
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, GenerateResult]]:
+    db = tmp_path_factory.mktemp("clean") / "clean.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(gen, "CHUNK_USERS", 1000)
+        result = generate(3000, db_path=db, seed=7, start=CLEAN_START, end=CLEAN_END)
+    yield db, result
+
+
+def test_clean_columns_are_typed(clean) -> None:
+    db, _ = clean
+    for table, cols in TYPED.items():
+        assert _columns(db, "raw", table) == cols
+
+
+def test_clean_row_counts_and_all_rows_valid(clean) -> None:
+    db, result = clean
+    counts = {t: _one(db, f"select count(*) from raw.{t}") for t in TABLES}
+    assert counts["raw_users"] == 3000
+    assert counts["raw_events"] > 10_000 and counts["raw_orders"] > 300
+    assert result.row_counts == counts
+    assert result.expected_flags == {t: {"valid": n} for t, n in counts.items()}
+    assert result.injected == {}
+    assert result.seconds > 0
+
+
+def test_clean_keys_unique_and_nothing_blank(clean) -> None:
+    db, _ = clean
+    for table, key in (("raw_users", "user_id"), ("raw_events", "event_id"),
+                       ("raw_orders", "order_id")):
+        n, distinct, nulls = _all(
+            db, f"select count(*), count(distinct {key}), count(*) - count({key}) from raw.{table}"
+        )[0]
+        assert distinct == n and nulls == 0, table
+    assert _one(db, "select count(distinct lower(trim(email))) from raw.raw_users") == 3000
+    assert _one(
+        db,
+        "select count(*) from raw.raw_users where email not similar to "
+        "'[a-z]+\\.[a-z]+\\.[0-9a-z]+@[a-z0-9.-]+\\.[a-z]+'",
+    ) == 0
+    for table, cols in TYPED.items():
+        for col, typ in cols.items():
+            if col == "utm_source":
+                continue  # may be null (direct traffic)
+            cond = f"{col} is null" + (f" or trim({col}) = ''" if typ == "VARCHAR" else "")
+            assert _one(db, f'select count(*) from raw.{table} where {cond}') == 0, (table, col)
+
+
+def test_clean_times_inside_range_and_after_signup(clean) -> None:
+    db, _ = clean
+    lo = datetime.combine(CLEAN_START, datetime.min.time())
+    hi = datetime.combine(CLEAN_END, datetime.max.time())  # 23:59:59.999999
+    for table, col in (("raw_users", "created_at"), ("raw_events", "timestamp"),
+                       ("raw_orders", "created_at")):
+        first, last = _all(db, f'select min("{col}"), max("{col}") from raw.{table}')[0]
+        assert lo <= first and last <= hi, (table, first, last)
+    for table, col in (("raw_events", "timestamp"), ("raw_orders", "created_at")):
+        bad = _one(
+            db,
+            f'select count(*) from raw.{table} f left join raw.raw_users u using (user_id) '
+            f'where u.user_id is null or f."{col}" < u.created_at',
+        )
+        assert bad == 0, table
+    # orders happen with a purchase event of the same user, at or before the order
+    assert _one(
+        db,
+        "select count(*) from raw.raw_orders o where not exists (select 1 from raw.raw_events e "
+        "where e.user_id = o.user_id and e.event_type = 'purchase' "
+        "and e.timestamp <= o.created_at)",
+    ) == 0
+    assert _one(db, "select min(amount) from raw.raw_orders") >= 0.01
+
+
+def test_clean_every_mapped_value_occurs(clean) -> None:
+    db, _ = clean
+
+    def values(table: str, col: str) -> set:
+        return {r[0] for r in _all(db, f"select distinct {col} from raw.{table}")}
+
+    types = values("raw_events", "event_type")
+    assert {"pageview", "click", "login", "signup", "add_to_cart", "purchase"} <= types
+    assert types - {"pageview", "click", "login", "signup", "add_to_cart", "purchase"}
+    cats = values("raw_orders", "product_category")
+    assert {"subscription", "addon", "renewal"} <= cats and len(cats) >= 5
+    pays = values("raw_orders", "payment_method")
+    assert {"credit_card", "paypal", "wire"} <= pays and len(pays) >= 4
+    utm = values("raw_events", "utm_source")
+    assert None in utm and len(utm - {None}) >= 3
+    assert all(len(c) == 2 and c.isupper() for c in values("raw_users", "country"))
+
+
+def test_clean_data_looks_like_product_analytics(clean) -> None:
+    db, _ = clean
+    per_user = [r[0] for r in _all(
+        db,
+        "select count(e.event_id) from raw.raw_users u left join raw.raw_events e "
+        "using (user_id) group by u.user_id",
+    )]
+    assert 0.02 < sum(1 for n in per_user if n == 0) / len(per_user) < 0.2
+    assert max(per_user) > 5 * np.mean(per_user)  # heavy tail
+    # signup is every user's first event, at the signup time
+    assert _one(
+        db,
+        "select count(*) from (select user_id, min(timestamp) t, arg_min(event_type, "
+        "(timestamp, event_id)) first_type from raw.raw_events group by 1) f "
+        "join raw.raw_users u using (user_id) where f.t <> u.created_at "
+        "or f.first_type <> 'signup'",
+    ) == 0
+    buyers = _one(db, "select count(distinct user_id) from raw.raw_orders") / 3000
+    assert 0.15 < buyers < 0.4
+    # sessions: bursts seconds apart, gaps of hours, and gaps right at the 30-minute timeout
+    gaps = _all(
+        db,
+        "select count(*) filter (where g <= interval 5 minute), "
+        "count(*) filter (where g > interval 3 hour), "
+        "count(*) filter (where g = interval 30 minute), "
+        "count(*) filter (where g > interval 30 minute and g <= interval 31 minute) "
+        "from (select timestamp - lag(timestamp) over (partition by user_id "
+        "order by timestamp, event_id) as g from raw.raw_events) where g is not null",
+    )[0]
+    assert all(n > 0 for n in gaps), gaps
+    # every product category has its own price level
+    avg = dict(_all(db, "select product_category, avg(amount) from raw.raw_orders group by 1"))
+    assert avg["consulting"] > avg["hardware"] > avg["addon"]
+
+
+def test_clean_data_satisfies_the_contract_flag_rules(clean) -> None:
+    """The flag calculator used for dirty data agrees that clean data is all valid."""
+    from sbdk._expected import expected_flags_for_file
+
+    db, result = clean
+    assert expected_flags_for_file(str(db), "raw", CLEAN_END) == result.expected_flags
+
+
+# --------------------------------------------------------------------------- emails
+
+
+def test_emails_unique_after_normalisation_at_one_million() -> None:
+    n = 1_000_000
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    zeros = np.zeros(n, dtype=np.int32)
+    rng = np.random.default_rng(0)
+    # worst case: everybody has the same first name, last name and domain
+    for first, last, dom in (
+        (zeros, zeros, zeros),
+        (rng.integers(0, 50, n), rng.integers(0, 50, n), rng.integers(0, 3, n)),
+    ):
+        emails = build_emails(ids, first, last, dom)
+        assert len(emails) == n
+        normalised = pc.utf8_lower(pc.utf8_trim(emails, characters=" "))
+        assert pc.count_distinct(normalised).as_py() == n
+        assert pc.all(pc.equal(normalised, emails)).as_py()  # already normalised
+        assert pc.all(pc.equal(pc.count_substring(emails, "@"), 1)).as_py()
+        assert pc.sum(pc.is_null(emails)).as_py() == 0
+
+
+def test_generate_uses_build_emails(tmp_path: Path, monkeypatch, small_chunks) -> None:
+    produced: list[str] = []
+
+    def spy(*args, **kwargs):
+        out = build_emails(*args, **kwargs)
+        produced.extend(out.to_pylist())
+        return out
+
+    monkeypatch.setattr(gen, "build_emails", spy)
+    db = tmp_path / "spy.duckdb"
+    generate(1200, db_path=db, seed=3)
+    written = [r[0] for r in _all(db, "select email from raw.raw_users")]
+    assert sorted(written) == sorted(produced) and len(set(written)) == 1200
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_arguments_give_identical_tables(tmp_path: Path, small_chunks) -> None:
+    for dirty in (0.0, 0.1):
+        a, b = tmp_path / f"a{dirty}.duckdb", tmp_path / f"b{dirty}.duckdb"
+        generate(1300, db_path=a, seed=11, dirty=dirty)
+        generate(1300, db_path=b, seed=11, dirty=dirty)
+        ca, cb = _contents(a), _contents(b)
+        for t in TABLES:
+            assert ca[t].num_rows > 0
+            assert ca[t].equals(cb[t]), (dirty, t)
+
+
+def test_different_seeds_give_different_tables(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    generate(500, db_path=a, seed=1)
+    generate(500, db_path=b, seed=2)
+    ca, cb = _contents(a), _contents(b)
+    for t in TABLES:
+        assert not ca[t].equals(cb[t]), t
+
+
+# --------------------------------------------------------------------------- dirty data
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, GenerateResult]]:
+    db = tmp_path_factory.mktemp("dirty") / "dirty.duckdb"
+    yield db, generate(2000, db_path=db, seed=5, dirty=0.1)
+
+
+def test_dirty_columns_are_all_varchar(dirty) -> None:
+    db, _ = dirty
+    for table, cols in TYPED.items():
+        assert _columns(db, "raw", table) == dict.fromkeys(cols, "VARCHAR")
+
+
+def test_dirty_every_flag_occurs_and_counts_add_up(dirty) -> None:
+    db, result = dirty
+    for table in TABLES:
+        n = _one(db, f"select count(*) from raw.{table}")
+        assert result.row_counts[table] == n
+        flags = result.expected_flags[table]
+        assert list(flags) == SPEC_FLAGS[table], table  # every flag, nothing else
+        assert all(k > 0 for k in flags.values())
+        assert sum(flags.values()) == n, table
+
+
+def test_dirty_injected_cases_are_what_the_flags_show(dirty) -> None:
+    """Cases do not interact: each injected case shows up as exactly its flag; only events
+    and orders of users who are not valid add (cascaded) unknown_user rows."""
+    _, result = dirty
+    for table, cases in result.injected.items():
+        assert set(cases) == set(SPEC_FLAGS[table]) - {"valid"}
+        assert all(k > 0 for k in cases.values())
+        for case, k in cases.items():
+            got = result.expected_flags[table][case]
+            if table != "raw_users" and case == "unknown_user":
+                assert got > k  # plus the cascade from the flagged users
+            else:
+                assert got == k, (table, case)
+    users = result.row_counts["raw_users"]
+    assert 0.08 < sum(result.injected["raw_users"].values()) / users < 0.12
+
+
+def test_dirty_missing_ids_counted_independently(dirty) -> None:
+    db, result = dirty
+    for table, key in (("raw_users", "user_id"), ("raw_events", "event_id"),
+                       ("raw_orders", "order_id")):
+        ids = [r[0] for r in _all(db, f"select {key} from raw.{table}")]
+
+        def is_id(v: str | None) -> bool:
+            s = (v or "").strip(" ")
+            digits = s[1:] if s[:1] in "+-" and s[:1] else s
+            return digits.isascii() and digits.isdigit() and -(2**63) <= int(s) < 2**63
+
+        assert sum(not is_id(v) for v in ids) == result.expected_flags[table]["missing_id"]
+
+
+def test_dirty_flags_match_the_reference_implementation(dirty) -> None:
+    """The project's pure-Python contract (python_tests/reference) assigns the same flags."""
+    from collections import Counter
+
+    from harness import read_raw_rows
+    from reference.contract import compute
+
+    db, result = dirty
+    models = compute(read_raw_rows(db), date(2025, 12, 31))
+    for table, stg in (("raw_users", "stg_users"), ("raw_events", "stg_events"),
+                       ("raw_orders", "stg_orders")):
+        got = Counter(r["data_quality_flag"] for r in models[stg])
+        assert dict(got) == result.expected_flags[table], table
+
+
+def test_dirty_valid_values_come_in_varied_formats(dirty) -> None:
+    db, _ = dirty
+    ts = [r[0] for r in _all(db, "select timestamp from raw.raw_events")
+          if r[0] is not None]
+    assert any("T" in v for v in ts)
+    assert any(v.endswith("Z") for v in ts)
+    assert any(v[-6:-5] in "+-" and v[-3:-2] == ":" and len(v) > 16 for v in ts)
+    assert any(len(v) == 10 for v in
+               [r[0] for r in _all(db, "select created_at from raw.raw_users where created_at "
+                                       "is not null")])
+    ids = [r[0] for r in _all(db, "select user_id from raw.raw_events where user_id is not null")]
+    assert any(v != v.strip() for v in ids) and any(v.startswith("+") for v in ids)
+    amounts = [r[0] for r in _all(db, "select amount from raw.raw_orders where amount is not null")]
+    assert any("e" in v.lower() and v.strip().lower() not in ("inf", "-inf") for v in amounts)
+    # duplicate emails that differ only in case and surrounding spaces
+    assert _one(
+        db,
+        "select count(*) from raw.raw_users a join raw.raw_users b "
+        "on lower(trim(a.email)) = lower(trim(b.email)) and a.email <> b.email "
+        "and a.email <> trim(a.email) and a.email <> lower(a.email)",
+    ) > 0
+
+
+def test_dirty_zero_rate_is_clean_mode(tmp_path: Path) -> None:
+    r = generate(50, db_path=tmp_path / "z.duckdb", dirty=0)
+    assert r.injected == {} and _columns(tmp_path / "z.duckdb", "raw", "raw_users")[
+        "user_id"] == "BIGINT"
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+@pytest.mark.parametrize("dirty_rate", [0.0, 0.2])
+def test_zero_users_gives_empty_tables(tmp_path: Path, dirty_rate: float) -> None:
+    db = tmp_path / "empty.duckdb"
+    result = generate(0, db_path=db, dirty=dirty_rate)
+    assert result.row_counts == dict.fromkeys(TABLES, 0)
+    assert result.expected_flags == {t: {} for t in TABLES}
+    for t in TABLES:
+        assert _one(db, f"select count(*) from raw.{t}") == 0
+        assert set(_columns(db, "raw", t)) == set(TYPED[t])
+
+
+def test_schema_is_created_and_rerun_replaces_tables(tmp_path: Path) -> None:
+    db = tmp_path / "sub" / "dir" / "x.duckdb"
+    generate(300, db_path=db, schema="landing zone", seed=1)
+    generate(200, db_path=db, schema="landing zone", seed=2, dirty=0.1)
+    n = _one(db, 'select count(*) from "landing zone".raw_users')
+    assert 200 <= n < 300  # replaced, not appended (dirty adds a few duplicate rows)
+    assert _columns(db, "landing zone", "raw_users")["user_id"] == "VARCHAR"
+    tables = _all(db, "select table_name from information_schema.tables order by 1")
+    assert tables == [(t,) for t in sorted(TABLES)]
+
+
+def test_failed_run_leaves_previous_tables(tmp_path: Path, monkeypatch, small_chunks) -> None:
+    db = tmp_path / "keep.duckdb"
+    generate(300, db_path=db, seed=1)
+    before = _contents(db)
+    real = gen.make_chunk
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gen, "make_chunk", failing)
+    with pytest.raises(RuntimeError, match="boom"):
+        generate(2000, db_path=db, seed=2)
+    after = _contents(db)
+    assert all(before[t].equals(after[t]) for t in TABLES)
+    assert _all(db, "select table_name from information_schema.tables order by 1") == [
+        (t,) for t in sorted(TABLES)
+    ]
+
+
+def test_progress_bar(tmp_path: Path, capsys, small_chunks) -> None:
+    generate(1100, db_path=tmp_path / "p.duckdb", progress=True)
+    assert "3/3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"users": -1}, "users"),
+        ({"users": 50_000_001}, "users"),
+        ({"users": 2.5}, "users"),
+        ({"users": True}, "users"),
+        ({"users": 10, "start": date(2025, 6, 2), "end": date(2025, 6, 1)}, "start"),
+        ({"users": 10, "dirty": -0.01}, "dirty"),
+        ({"users": 10, "dirty": 0.51}, "dirty"),
+        ({"users": 10, "dirty": math.nan}, "dirty"),
+        ({"users": 10, "seed": -3}, "seed"),
+        ({"users": 10, "start": datetime(2025, 1, 1)}, "start"),
+        ({"users": 10, "schema": " "}, "schema"),
+    ],
+)
+def test_bad_arguments_raise_value_error(tmp_path: Path, kwargs: dict, words: str) -> None:
+    db = tmp_path / "never.duckdb"
+    users = kwargs.pop("users")
+    with pytest.raises(ValueError) as info:
+        generate(users, db_path=db, **kwargs)
+    message = str(info.value)
+    assert words in message and "\n" not in message and message.endswith(".")
+    assert not db.exists()
+
+
+def test_one_day_range(tmp_path: Path) -> None:
+    day = date(2024, 2, 29)
+    db = tmp_path / "day.duckdb"
+    generate(400, db_path=db, start=day, end=day, seed=4)
+    lo = datetime(2024, 2, 29)
+    hi = lo + timedelta(days=1)
+    for table, col in (("raw_users", "created_at"), ("raw_events", "timestamp"),
+                       ("raw_orders", "created_at")):
+        first, last = _all(db, f'select min("{col}"), max("{col}") from raw.{table}')[0]
+        assert lo <= first and last < hi
+
+
+def test_dirty_module_cases_cover_the_spec() -> None:
+    assert set(dirty_module.USER_CASES) == set(SPEC_FLAGS["raw_users"]) - {"valid"}
+    assert set(dirty_module.EVENT_CASES) == set(SPEC_FLAGS["raw_events"]) - {"valid"}
+    assert set(dirty_module.ORDER_CASES) == set(SPEC_FLAGS["raw_orders"]) - {"valid"}
+
+
+def test_locked_file_raises_and_writes_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "locked.duckdb"
+    generate(100, db_path=db, seed=1)
+    before = _contents(db)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+         "time.sleep(60)", str(db)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(duckdb.IOException):
+            generate(500, db_path=db, seed=2)
+    finally:
+        holder.kill()
+        holder.wait()
+    after = _contents(db)
+    assert all(before[t].equals(after[t]) for t in TABLES)
+
+
+def test_interrupt_inside_duckdb_is_a_keyboard_interrupt(tmp_path: Path, monkeypatch,
+                                                         small_chunks) -> None:
+    """Ctrl-C during a DuckDB query surfaces as a DuckDB error; generate re-raises it as
+    KeyboardInterrupt after dropping its temporary tables."""
+    db = tmp_path / "intr.duckdb"
+    generate(200, db_path=db, seed=1)
+    before = _contents(db)
+    real = gen._insert
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("Query interrupted")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gen, "_insert", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate(1500, db_path=db, seed=2)
+    after = _contents(db)
+    assert all(before[t].equals(after[t]) for t in TABLES)
+    assert len(_all(db, "select table_name from information_schema.tables")) == 3

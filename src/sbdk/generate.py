@@ -1,0 +1,445 @@
+"""Synthetic raw data for the sbdk models: ``raw_users``, ``raw_events``, ``raw_orders``.
+
+``generate()`` writes the three tables into ``<schema>`` of a DuckDB file:
+
+* clean mode (``dirty == 0``): typed columns, and every row is ``valid`` under the contract
+  when the models run with ``as_of_date`` = ``end``;
+* dirty mode (``dirty > 0``): every column is VARCHAR, about ``dirty`` of the rows carry an
+  injected data-quality case (every flag of the SPEC occurs), and valid values come in varied
+  text formats. ``expected_flags`` is computed by applying the contract's rules in SQL
+  (``sbdk._expected``) to the rows written.
+
+Rows are generated vectorised (numpy) in chunks of users, loaded from Arrow into temporary
+tables, and swapped in under the final names in one transaction at the end, so a failed or
+interrupted run leaves the previous raw tables (or none) in place, never half-written ones.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from sbdk import _dirty
+from sbdk import _pools as P
+from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
+from sbdk._expected import TABLES, compute_expected_flags
+
+__all__ = ["GenerateResult", "generate", "build_emails", "MAX_USERS", "CHUNK_USERS"]
+
+MAX_USERS = 50_000_000
+MAX_DIRTY = 0.5
+#: Users per chunk: bounds memory (~1M events per chunk) whatever the total size.
+CHUNK_USERS = 100_000
+TMP_PREFIX = "__sbdk_tmp_"
+#: DuckDB buffer limit: keeps the whole run (dirty-mode flag counting included) < 2 GB;
+#: DuckDB spills to a temporary directory beside the file beyond it.
+DUCKDB_MEMORY_LIMIT = "1GB"
+#: ... and while counting the flags of a dirty run (parsing 10M+ text rows, ranking duplicates)
+FLAGS_MEMORY_LIMIT = "512MB"
+
+_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "raw_users": (
+        ("user_id", "BIGINT"),
+        ("email", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("country", "VARCHAR"),
+        ("referrer", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+    ),
+    "raw_events": (
+        ("event_id", "BIGINT"),
+        ("user_id", "BIGINT"),
+        ("event_type", "VARCHAR"),
+        ("timestamp", "TIMESTAMP"),
+        ("utm_source", "VARCHAR"),
+    ),
+    "raw_orders": (
+        ("order_id", "BIGINT"),
+        ("user_id", "BIGINT"),
+        ("amount", "DECIMAL(12,2)"),
+        ("product_category", "VARCHAR"),
+        ("payment_method", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+    ),
+}
+
+
+@dataclass
+class GenerateResult:
+    """What ``generate`` wrote, and the flags the contract assigns to it."""
+
+    db_path: str
+    schema: str
+    row_counts: dict[str, int]
+    expected_flags: dict[str, dict[str, int]]
+    injected: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.row_counts.values())
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _validate(
+    users: object, seed: object, schema: object, start: object, end: object, dirty: object
+) -> None:
+    if isinstance(users, bool) or not isinstance(users, (int, np.integer)):
+        raise ValueError(f"users must be a whole number, got {users!r}.")
+    if not 0 <= int(users) <= MAX_USERS:
+        raise ValueError(f"users must be between 0 and {MAX_USERS:,}, got {int(users):,}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
+        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}.")
+    if not isinstance(schema, str) or not schema.strip():
+        raise ValueError(f"schema must be a non-empty name, got {schema!r}.")
+    for label, d in (("start", start), ("end", end)):
+        if isinstance(d, datetime) or not isinstance(d, date):
+            raise ValueError(f"{label} must be a date (datetime.date), got {d!r}.")
+    assert isinstance(start, date) and isinstance(end, date)
+    if start > end:
+        raise ValueError(f"start ({start.isoformat()}) must not be after end ({end.isoformat()}).")
+    if start.year < 1900 or end.year > 9000:
+        raise ValueError("start and end must lie between the years 1900 and 9000.")
+    if isinstance(dirty, bool) or not isinstance(dirty, (int, float, np.floating, np.integer)):
+        raise ValueError(f"dirty must be a number between 0 and {MAX_DIRTY}, got {dirty!r}.")
+    if not (0.0 <= float(dirty) <= MAX_DIRTY):  # also rejects NaN
+        raise ValueError(f"dirty must be between 0 and {MAX_DIRTY}, got {dirty!r}.")
+
+
+def _epoch_us(d: date) -> int:
+    return (d - date(1970, 1, 1)).days * DAY
+
+
+def _decimal_array(cents: np.ndarray, precision: int = 12, scale: int = 2) -> pa.Array:
+    """decimal128 array from integer cents without a Python loop (two's complement words)."""
+    words = np.empty((len(cents), 2), dtype=np.int64)
+    words[:, 0] = cents
+    words[:, 1] = cents >> 63
+    return pa.Array.from_buffers(
+        pa.decimal128(precision, scale), len(cents), [None, pa.py_buffer(words)]
+    )
+
+
+def _ts_array(us: np.ndarray) -> pa.Array:
+    return pa.array(us.astype("datetime64[us]"))
+
+
+def _take(pool: pa.Array, codes: np.ndarray) -> pa.Array:
+    """pool[codes] with -1 meaning null, as a dictionary array (DuckDB reads it as VARCHAR,
+    faster than plain strings)."""
+    codes = np.asarray(codes)
+    mask = codes < 0
+    idx = pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask if mask.any() else None)
+    return pa.DictionaryArray.from_arrays(idx, pool)
+
+
+_EVENT_TYPES = pa.array(P.EVENT_TYPES, pa.string())
+_UTM = pa.array(P.UTM_SOURCES, pa.string())
+_CATEGORIES = pa.array(P.PRODUCT_CATEGORIES, pa.string())
+_PAYMENTS = pa.array(P.PAYMENT_METHODS, pa.string())
+_REFERRERS = pa.array(P.REFERRERS, pa.string())
+
+
+def clean_tables(chunk: Chunk) -> dict[str, pa.Table]:
+    """Typed Arrow tables of a chunk, columns in the order of the raw tables."""
+    pools = P.get_pools()
+    users = pa.table(
+        {
+            "user_id": chunk.user_id,
+            "email": build_emails(
+                chunk.user_id, chunk.first_idx, chunk.last_idx, chunk.domain_idx
+            ),
+            "name": build_names(chunk.first_idx, chunk.last_idx),
+            "country": _take(pools.countries, chunk.country_idx),
+            "referrer": _take(_REFERRERS, chunk.referrer_idx),
+            "created_at": _ts_array(chunk.created_us),
+        }
+    )
+    events = pa.table(
+        {
+            "event_id": chunk.event_id,
+            "user_id": chunk.user_id[chunk.event_user],
+            "event_type": _take(_EVENT_TYPES, chunk.event_type),
+            "timestamp": _ts_array(chunk.event_us),
+            "utm_source": _take(_UTM, chunk.utm),
+        }
+    )
+    orders = pa.table(
+        {
+            "order_id": chunk.order_id,
+            "user_id": chunk.user_id[chunk.order_user],
+            "amount": _decimal_array(chunk.cents),
+            "product_category": _take(_CATEGORIES, chunk.category),
+            "payment_method": _take(_PAYMENTS, chunk.payment),
+            "created_at": _ts_array(chunk.order_us),
+        }
+    )
+    return {"raw_users": users, "raw_events": events, "raw_orders": orders}
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@dataclass
+class _Plan:
+    seed: int
+    users: int
+    start_us: int
+    end_excl_us: int
+    dirty: float
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.users / CHUNK_USERS)
+
+
+def _chunks(plan: _Plan) -> Iterator[tuple[dict[str, pa.Table], dict[str, dict[str, int]]]]:
+    """Yield (Arrow tables ready to insert, injected counts) per chunk, in order."""
+    next_event = 1
+    next_order = 1
+    for ci in range(plan.n_chunks):
+        first = ci * CHUNK_USERS
+        n = min(CHUNK_USERS, plan.users - first)
+        rng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci]))
+        chunk = make_chunk(
+            rng, first, n, plan.users, plan.start_us, plan.end_excl_us, next_event, next_order
+        )
+        next_event += len(chunk.event_id)
+        next_order += len(chunk.order_id)
+        if plan.dirty > 0:
+            drng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci, 1]))
+            tables, injected = _dirty.dirty_tables(
+                drng, chunk, plan.dirty, n_total_users=plan.users,
+                end_excl_us=plan.end_excl_us,
+            )
+            yield tables, injected
+        else:
+            yield clean_tables(chunk), {}
+
+
+def _prefetch(it: Iterator, depth: int = 1) -> Iterator:
+    """Run ``it`` in a background thread, ``depth`` items ahead (numpy and DuckDB both
+    release the GIL, so generating the next chunk overlaps loading the current one)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def worker() -> None:
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("done", None))
+        except BaseException as exc:  # handed to the consumer
+            q.put(("error", exc))
+
+    t = threading.Thread(target=worker, name="sbdk-generate", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, payload = q.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise payload
+            yield payload
+    finally:
+        stop.set()
+        # drain so the worker can finish
+        while t.is_alive():
+            try:
+                q.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        t.join()
+
+
+def _create_tmp(conn: duckdb.DuckDBPyConnection, schema: str, dirty: bool) -> dict[str, str]:
+    tmp = {}
+    for table, cols in _COLUMNS.items():
+        name = f"{_q(schema)}.{_q(TMP_PREFIX + table)}"
+        coldefs = ", ".join(f"{_q(c)} {'VARCHAR' if dirty else t}" for c, t in cols)
+        conn.execute(f"CREATE OR REPLACE TABLE {name} ({coldefs})")
+        tmp[table] = name
+    return tmp
+
+
+def _drop_tmp(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
+    for table in TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {_q(schema)}.{_q(TMP_PREFIX + table)}")
+
+
+def _relation_kind(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    row = conn.execute(
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return str(row[0][0]) if row else None
+
+
+def _swap_in(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Replace ``<schema>.raw_*`` by the temporary tables in one transaction."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for table in TABLES:
+            kind = _relation_kind(conn, schema, table)
+            if kind == "VIEW":
+                conn.execute(f"DROP VIEW {_q(schema)}.{_q(table)}")
+            elif kind is not None:
+                conn.execute(f"DROP TABLE {_q(schema)}.{_q(table)}")
+            conn.execute(
+                f"ALTER TABLE {_q(schema)}.{_q(TMP_PREFIX + table)} RENAME TO {_q(table)}"
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    if isinstance(exc, duckdb.InterruptException):
+        return True
+    return isinstance(exc, RuntimeError) and str(exc).strip().lower() == "query interrupted"
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, target: str, table: pa.Table, select: str) -> None:
+    view = "__sbdk_chunk"
+    conn.register(view, table)
+    try:
+        conn.execute(f"INSERT INTO {target} {select.format(src=view)}")
+    finally:
+        conn.unregister(view)
+
+
+def _select_typed(table: str) -> str:
+    cols = ", ".join(_q(c) for c, _ in _COLUMNS[table])
+    return f"SELECT {cols} FROM {{src}}"
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def generate(
+    users: int,
+    *,
+    db_path: str | Path,
+    seed: int = 42,
+    schema: str = "raw",
+    start: date = date(2025, 1, 1),
+    end: date = date(2025, 12, 31),
+    dirty: float = 0.0,
+    progress: bool = False,
+) -> GenerateResult:
+    """Write ``raw_users``, ``raw_events`` and ``raw_orders`` for ``users`` users.
+
+    Same arguments give identical tables. Raises ``ValueError`` on bad arguments and lets
+    ``duckdb.IOException`` (e.g. the file is locked by another process) propagate; in every
+    failure the previous raw tables stay as they were.
+    """
+    _validate(users, seed, schema, start, end, dirty)
+    t0 = time.perf_counter()
+    plan = _Plan(
+        seed=int(seed),
+        users=int(users),
+        start_us=_epoch_us(start),
+        end_excl_us=_epoch_us(end + timedelta(days=1)),
+        dirty=float(dirty),
+    )
+    db_path = Path(db_path)
+    if db_path.parent and not db_path.parent.exists():
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    P.get_pools()  # build the pools before the worker thread starts
+
+    conn = duckdb.connect(str(db_path))
+    tmp_created = False
+    try:
+        conn.execute(f"SET threads = {max(1, min(4, os.cpu_count() or 1))}")
+        conn.execute("SET preserve_insertion_order = true")
+        conn.execute("SET enable_progress_bar = false")
+        conn.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
+        tmp_created = True
+        tmp = _create_tmp(conn, schema, dirty=plan.dirty > 0)
+        selects = {
+            t: (_dirty.render_select(t) if plan.dirty > 0 else _select_typed(t))
+            for t in TABLES
+        }
+        injected: dict[str, dict[str, int]] = {t: {} for t in TABLES} if plan.dirty else {}
+
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=plan.n_chunks, desc="sbdk generate", unit="chunk")
+        try:
+            for tables, inj in _prefetch(_chunks(plan)):
+                for t in TABLES:
+                    _insert(conn, tmp[t], tables[t], selects[t])
+                for t, cases in inj.items():
+                    for case, k in cases.items():
+                        injected[t][case] = injected[t].get(case, 0) + k
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+
+        row_counts = {
+            t: int(conn.execute(f"SELECT count(*) FROM {tmp[t]}").fetchall()[0][0]) for t in TABLES
+        }
+        if plan.dirty > 0:
+            conn.execute(f"SET memory_limit = '{FLAGS_MEMORY_LIMIT}'")
+            expected = compute_expected_flags(conn, tmp, end)
+            injected = {
+                t: {c: k for c, k in cases.items() if k} for t, cases in injected.items()
+            }
+        else:
+            # clean rows are valid by construction (tests re-check it independently)
+            expected = {t: ({"valid": n} if n else {}) for t, n in row_counts.items()}
+        _swap_in(conn, schema)
+        tmp_created = False
+    except BaseException as exc:
+        if tmp_created:
+            try:
+                _drop_tmp(conn, schema)
+            except Exception:  # the original error matters more
+                pass
+        if _is_interrupt(exc):
+            # Ctrl-C while DuckDB runs a query surfaces as a DuckDB error: report it as the
+            # interrupt it is
+            raise KeyboardInterrupt from exc
+        raise
+    finally:
+        conn.close()
+
+    return GenerateResult(
+        db_path=str(db_path),
+        schema=schema,
+        row_counts=row_counts,
+        expected_flags=expected,
+        injected=injected,
+        seconds=time.perf_counter() - t0,
+    )
