@@ -25,9 +25,8 @@ sys.path[:0] = [str(ROOT / "python_tests"), str(ROOT / "src")]
 
 from conftest import HARNESS_VARS  # noqa: E402
 from harness import assert_build_ok, build_scenario  # noqa: E402
-from test_scenarios import SCENARIOS, load_scenario_raw  # noqa: E402
-
 from sbdk.project import DbtProject  # noqa: E402
+from test_scenarios import SCENARIOS, load_scenario_raw  # noqa: E402
 
 
 def main() -> int:
@@ -62,7 +61,7 @@ def main() -> int:
     t0 = time.perf_counter()
     subprocess.run([str(dbt), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
                     "--target-path", str(work / "cli-target"), "--log-path", str(work / "cli-logs"),
-                    "--vars", '{"as_of_date": "%s"}' % HARNESS_VARS["as_of_date"], "--quiet"],
+                    "--vars", f'{{"as_of_date": "{HARNESS_VARS["as_of_date"]}"}}', "--quiet"],
                    env=env, check=True, capture_output=True)
     cli_s = time.perf_counter() - t0
     print(f"plain `dbt build` command line:     {cli_s:6.2f} s  (in-process is {cli_s / median:.1f}x faster)")

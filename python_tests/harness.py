@@ -103,7 +103,7 @@ def load_raw_tables(
                     conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
                     continue
                 sample = values[0]
-                ddl = ", ".join(f'"{c}" {_duck_type(v)}' for c, v in zip(all_columns, sample))
+                ddl = ", ".join(f'"{c}" {_duck_type(v)}' for c, v in zip(all_columns, sample, strict=True))
                 conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
             if values:
                 marks = ", ".join("?" for _ in all_columns)
@@ -146,7 +146,7 @@ def read_csv_rows(path: Path) -> list[dict[str, str | None]]:
             + "})",
             params=[str(path)],
         )
-        return [dict(zip(header, row)) for row in rel.fetchall()]
+        return [dict(zip(header, row, strict=True)) for row in rel.fetchall()]
 
 
 def read_raw_rows(db_path: Path, schema: str = "raw") -> dict[str, list[dict]]:
@@ -155,7 +155,7 @@ def read_raw_rows(db_path: Path, schema: str = "raw") -> dict[str, list[dict]]:
     with duckdb.connect(str(db_path), read_only=True) as conn:
         for table in RAW_TABLES:
             rel = conn.sql(f'select * from "{schema}".{table}')
-            out[table] = [dict(zip(rel.columns, row)) for row in rel.fetchall()]
+            out[table] = [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
     return out
 
 
@@ -307,7 +307,8 @@ def assert_rows_equal(
             if e is None or a is None or diff:
                 shown = columns if (e is None or a is None) else list(key) + diff
                 problems.append(
-                    f"key {dict(zip(key, kk))}:\n      expected {_fmt_row(e, shown)}\n      actual   {_fmt_row(a, shown)}"
+                    f"key {dict(zip(key, kk, strict=True))}:\n"
+                    f"      expected {_fmt_row(e, shown)}\n      actual   {_fmt_row(a, shown)}"
                 )
     else:
         from collections import Counter
@@ -317,15 +318,16 @@ def assert_rows_equal(
 
         exp_count, act_count = Counter(map(c_row, expected)), Counter(map(c_row, actual))
         for row, n in sorted((exp_count - act_count).items(), key=repr):
-            problems.append(f"expected row not found (x{n}): {_fmt_row(dict(zip(columns, row)), columns)}")
+            problems.append(f"expected row not found (x{n}): {_fmt_row(dict(zip(columns, row, strict=True)), columns)}")
         for row, n in sorted((act_count - exp_count).items(), key=repr):
-            problems.append(f"unexpected row (x{n}): {_fmt_row(dict(zip(columns, row)), columns)}")
+            problems.append(f"unexpected row (x{n}): {_fmt_row(dict(zip(columns, row, strict=True)), columns)}")
 
     if problems:
         shown = "\n  ".join(problems[:max_shown])
         more = f"\n  ... and {len(problems) - max_shown} more" if len(problems) > max_shown else ""
         raise AssertionError(
-            f"{model}: {len(problems)} differing row(s) (expected {len(expected)}, actual {len(actual)}):\n  {shown}{more}"
+            f"{model}: {len(problems)} differing row(s) (expected {len(expected)}, actual {len(actual)}):"
+            f"\n  {shown}{more}"
         )
 
 
@@ -399,7 +401,8 @@ _INVARIANT_QUERIES: dict[str, str] = {
                (select coalesce(sum(new_signups), 0) from main.daily_summary),
                (select coalesce(sum(cohort_size), 0) from main.cohort_retention where months_since_signup = 0)""",
     "flagged rows carry no session": """
-        select (select count(*) from main.stg_events where data_quality_flag <> 'valid' and session_id is not null), 0""",
+        select (select count(*) from main.stg_events
+                where data_quality_flag <> 'valid' and session_id is not null), 0""",
 }
 
 

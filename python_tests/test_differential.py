@@ -24,7 +24,9 @@ DATASETS = [
 ]
 
 
-@pytest.mark.parametrize(("seed", "users", "dirty"), DATASETS, ids=[f"seed{s}-{u}users-dirty{d}" for s, u, d in DATASETS])
+@pytest.mark.parametrize(
+    ("seed", "users", "dirty"), DATASETS, ids=[f"seed{s}-{u}users-dirty{d}" for s, u, d in DATASETS]
+)
 def test_models_match_reference_implementation(dbt_project, tmp_path, seed: int, users: int, dirty: float) -> None:
     raw_dir = tmp_path / "raw"
     raw_dir.mkdir()
@@ -40,7 +42,9 @@ def test_models_match_reference_implementation(dbt_project, tmp_path, seed: int,
         assert_rows_equal(model, expected_rows, actual, key=MODEL_KEYS[model], columns=columns)
 
     # The generator's own count of the flags it injected matches what staging assigns.
-    summary = {(r["source_table"], r["data_quality_flag"]): r["row_count"] for r in scenario.rows("data_quality_summary")}
+    summary = {
+        (r["source_table"], r["data_quality_flag"]): r["row_count"] for r in scenario.rows("data_quality_summary")
+    }
     flags = {(t, f): n for t, per_flag in generated.expected_flags.items() for f, n in per_flag.items()}
     assert summary == flags, f"generator expected_flags {flags} != data_quality_summary {summary}"
     if dirty:

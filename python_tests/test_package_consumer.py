@@ -69,7 +69,8 @@ def test_consumer_builds_every_sbdk_model_from_its_own_schema(consumer: Path) ->
         }
         built = {name for schema, name in relations if schema == "main"}
         assert built == SBDK_MODELS | SBDK_SEEDS | {"acme_revenue"}, (
-            f"unexpected relations in the consumer's warehouse: {sorted(built ^ (SBDK_MODELS | SBDK_SEEDS | {'acme_revenue'}))}"
+            "unexpected relations in the consumer's warehouse: "
+            f"{sorted(built ^ (SBDK_MODELS | SBDK_SEEDS | {'acme_revenue'}))}"
         )
         raw = {name for schema, name in relations if schema == "landing_zone"}
         assert raw == {"raw_users", "raw_events", "raw_orders"}

@@ -23,8 +23,8 @@ from harness import (
     assert_invariants,
     assert_rows_equal,
     build_scenario,
-    expected_from_csv,
     csv_header,
+    expected_from_csv,
     read_csv_rows,
 )
 

@@ -15,11 +15,14 @@ models as (
     select 'int_user_activity' as model_name, sum(total_events) as events, sum(total_sessions) as sessions
     from {{ ref('int_user_activity') }}
     union all
-    select 'user_metrics', sum(total_events), sum(total_sessions) from {{ ref('user_metrics') }}
+    select 'user_metrics' as model_name, sum(total_events) as events, sum(total_sessions) as sessions
+    from {{ ref('user_metrics') }}
     union all
-    select 'int_event_sessions', sum(events_in_session), count(*) from {{ ref('int_event_sessions') }}
+    select 'int_event_sessions' as model_name, sum(events_in_session) as events, count(*) as sessions
+    from {{ ref('int_event_sessions') }}
     union all
-    select 'daily_summary', sum(total_events), null from {{ ref('daily_summary') }}
+    select 'daily_summary' as model_name, sum(total_events) as events, null as sessions
+    from {{ ref('daily_summary') }}
 )
 
 select
@@ -30,5 +33,6 @@ select
     reference.sessions as expected_sessions
 from models
 cross join reference
-where coalesce(models.events, 0) != reference.events
+where
+    coalesce(models.events, 0) != reference.events
     or (models.sessions is not null and models.sessions != reference.sessions)

@@ -5,17 +5,17 @@ with
 raw_counts as (
     select 'raw_users' as source_table, count(*) as raw_rows from {{ source('raw', 'raw_users') }}
     union all
-    select 'raw_events', count(*) from {{ source('raw', 'raw_events') }}
+    select 'raw_events' as source_table, count(*) as raw_rows from {{ source('raw', 'raw_events') }}
     union all
-    select 'raw_orders', count(*) from {{ source('raw', 'raw_orders') }}
+    select 'raw_orders' as source_table, count(*) as raw_rows from {{ source('raw', 'raw_orders') }}
 ),
 
 staging_counts as (
     select 'raw_users' as source_table, count(*) as staging_rows from {{ ref('stg_users') }}
     union all
-    select 'raw_events', count(*) from {{ ref('stg_events') }}
+    select 'raw_events' as source_table, count(*) as staging_rows from {{ ref('stg_events') }}
     union all
-    select 'raw_orders', count(*) from {{ ref('stg_orders') }}
+    select 'raw_orders' as source_table, count(*) as staging_rows from {{ ref('stg_orders') }}
 ),
 
 summary_counts as (
@@ -34,5 +34,6 @@ inner join staging_counts
     on raw_counts.source_table = staging_counts.source_table
 left join summary_counts
     on raw_counts.source_table = summary_counts.source_table
-where raw_counts.raw_rows != staging_counts.staging_rows
+where
+    raw_counts.raw_rows != staging_counts.staging_rows
     or raw_counts.raw_rows != coalesce(summary_counts.summarized_rows, 0)

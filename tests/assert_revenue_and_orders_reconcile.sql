@@ -12,21 +12,29 @@ models as (
     select 'int_user_orders' as model_name, sum(total_revenue) as revenue, sum(total_orders) as orders
     from {{ ref('int_user_orders') }}
     union all
-    select 'user_metrics', sum(total_revenue), sum(total_orders) from {{ ref('user_metrics') }}
+    select 'user_metrics' as model_name, sum(total_revenue) as revenue, sum(total_orders) as orders
+    from {{ ref('user_metrics') }}
     union all
-    select 'product_summary', sum(total_revenue), sum(total_orders) from {{ ref('product_summary') }}
-    union all
-    select 'product_summary (payment columns)', sum(total_revenue),
-        sum(credit_card_orders + paypal_orders + wire_orders + other_payment_orders)
+    select 'product_summary' as model_name, sum(total_revenue) as revenue, sum(total_orders) as orders
     from {{ ref('product_summary') }}
     union all
-    select 'product_summary (revenue types)',
-        sum(recurring_revenue + expansion_revenue + one_time_revenue), sum(total_orders)
+    select
+        'product_summary (payment columns)' as model_name,
+        sum(total_revenue) as revenue,
+        sum(credit_card_orders + paypal_orders + wire_orders + other_payment_orders) as orders
     from {{ ref('product_summary') }}
     union all
-    select 'daily_summary', sum(daily_revenue), sum(total_orders) from {{ ref('daily_summary') }}
+    select
+        'product_summary (revenue types)' as model_name,
+        sum(recurring_revenue + expansion_revenue + one_time_revenue) as revenue,
+        sum(total_orders) as orders
+    from {{ ref('product_summary') }}
     union all
-    select 'cohort_summary', sum(cohort_revenue), null from {{ ref('cohort_summary') }}
+    select 'daily_summary' as model_name, sum(daily_revenue) as revenue, sum(total_orders) as orders
+    from {{ ref('daily_summary') }}
+    union all
+    select 'cohort_summary' as model_name, sum(cohort_revenue) as revenue, null as orders
+    from {{ ref('cohort_summary') }}
 )
 
 select
@@ -37,5 +45,6 @@ select
     reference.orders as expected_orders
 from models
 cross join reference
-where coalesce(models.revenue, 0) != coalesce(reference.revenue, 0)
+where
+    coalesce(models.revenue, 0) != coalesce(reference.revenue, 0)
     or (models.orders is not null and models.orders != reference.orders)

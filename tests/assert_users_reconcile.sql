@@ -10,15 +10,16 @@ reference as (
 models as (
     select 'int_user_activity' as model_name, count(*) as users from {{ ref('int_user_activity') }}
     union all
-    select 'int_user_orders', count(*) from {{ ref('int_user_orders') }}
+    select 'int_user_orders' as model_name, count(*) as users from {{ ref('int_user_orders') }}
     union all
-    select 'user_metrics', count(*) from {{ ref('user_metrics') }}
+    select 'user_metrics' as model_name, count(*) as users from {{ ref('user_metrics') }}
     union all
-    select 'cohort_summary', sum(cohort_size) from {{ ref('cohort_summary') }}
+    select 'cohort_summary' as model_name, sum(cohort_size) as users from {{ ref('cohort_summary') }}
     union all
-    select 'daily_summary', sum(new_signups) from {{ ref('daily_summary') }}
+    select 'daily_summary' as model_name, sum(new_signups) as users from {{ ref('daily_summary') }}
     union all
-    select 'cohort_retention (month 0)', sum(cohort_size) from {{ ref('cohort_retention') }}
+    select 'cohort_retention (month 0)' as model_name, sum(cohort_size) as users
+    from {{ ref('cohort_retention') }}
     where months_since_signup = 0
 )
 

@@ -49,7 +49,9 @@ final as (
         session_end,
         cast(events_in_session as {{ dbt.type_bigint() }}) as events_in_session,
         cast(unique_event_types as {{ dbt.type_bigint() }}) as unique_event_types,
-        cast({{ sbdk.seconds_between('session_start', 'session_end') }} / 60.0 as {{ sbdk.type_double() }}) as session_duration_minutes,
+        cast(
+            {{ sbdk.seconds_between('session_start', 'session_end') }} / 60.0 as {{ sbdk.type_double() }}
+        ) as session_duration_minutes,
         cast(pageviews_in_session as {{ dbt.type_bigint() }}) as pageviews_in_session,
         cast(purchases_in_session as {{ dbt.type_bigint() }}) as purchases_in_session,
         case

@@ -56,7 +56,10 @@ joined as (
         user_events.last_event_at,
         case
             when user_events.last_event_at is not null
-                then cast({{ dbt.datediff('cast(user_events.last_event_at as date)', sbdk.as_of_date(), 'day') }} as {{ dbt.type_bigint() }})
+                then cast(
+                    {{ dbt.datediff('cast(user_events.last_event_at as date)', sbdk.as_of_date(), 'day') }}
+                    as {{ dbt.type_bigint() }}
+                )
         end as days_since_last_activity
     from users
     left join user_events
@@ -86,8 +89,10 @@ final as (
         case
             when total_events = 0 then 'inactive'
             when days_since_last_activity > {{ sbdk.number_var('dormant_after_days') }} then 'dormant'
-            when total_events >= {{ sbdk.number_var('active_user_min_events') }}
-                and active_days >= {{ sbdk.number_var('active_user_min_days') }} then 'active'
+            when
+                total_events >= {{ sbdk.number_var('active_user_min_events') }}
+                and active_days >= {{ sbdk.number_var('active_user_min_days') }}
+                then 'active'
             when total_events >= {{ sbdk.number_var('engaged_user_min_events') }} then 'engaged'
             else 'new'
         end as user_lifecycle_stage,

@@ -37,7 +37,7 @@ user_orders as (
     group by user_id
 ),
 
-{#- Preferred value: most orders, ties to the larger revenue, then alphabetical. -#}
+{# Preferred value: most orders, ties to the larger revenue, then alphabetical. -#}
 category_ranks as (
     select
         user_id,
@@ -76,7 +76,9 @@ joined as (
         cast(coalesce(user_orders.recurring_revenue, 0) as {{ sbdk.type_money_sum() }}) as recurring_revenue,
         cast(coalesce(user_orders.expansion_revenue, 0) as {{ sbdk.type_money_sum() }}) as expansion_revenue,
         cast(coalesce(user_orders.one_time_revenue, 0) as {{ sbdk.type_money_sum() }}) as one_time_revenue,
-        cast(coalesce(user_orders.unique_product_categories, 0) as {{ dbt.type_bigint() }}) as unique_product_categories,
+        cast(
+            coalesce(user_orders.unique_product_categories, 0) as {{ dbt.type_bigint() }}
+        ) as unique_product_categories,
         cast(coalesce(user_orders.unique_payment_methods, 0) as {{ dbt.type_bigint() }}) as unique_payment_methods,
         category_ranks.product_category as preferred_product_category,
         payment_ranks.payment_method as preferred_payment_method

@@ -24,6 +24,7 @@ cohorts as (
         where data_quality_flag = 'valid'
     ), -1)
 {%- endset %}
+
 month_offsets as (
     {{ sbdk.integer_range(oldest_cohort_age) }}
 ),
@@ -64,7 +65,9 @@ final as (
         cast(cohort_months.months_since_signup as {{ dbt.type_bigint() }}) as months_since_signup,
         cast(cohort_months.cohort_size as {{ dbt.type_bigint() }}) as cohort_size,
         cast(coalesce(active_counts.active_users, 0) as {{ dbt.type_bigint() }}) as active_users,
-        {{ sbdk.safe_ratio('coalesce(active_counts.active_users, 0)', 'cohort_months.cohort_size', 100) }} as retention_rate_pct
+        {{ sbdk.safe_ratio(
+            'coalesce(active_counts.active_users, 0)', 'cohort_months.cohort_size', 100
+        ) }} as retention_rate_pct
     from cohort_months
     left join active_counts
         on

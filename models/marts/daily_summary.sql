@@ -38,7 +38,7 @@ signups as (
 {%- set first_day = '(select min(first_day) from (' ~ valid_days ~ ') as bounds)' -%}
 {%- set last_day = '(select max(last_day) from (' ~ valid_days ~ ') as bounds)' %}
 
-{#- Every day from the first to the last day with any valid activity. -#}
+{# Every day from the first to the last day with any valid activity. -#}
 spine as (
     {{ sbdk.day_spine(first_day, last_day) }}
 ),

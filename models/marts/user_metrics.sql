@@ -29,7 +29,10 @@ joined as (
         orders.customer_value_segment,
         orders.buyer_segment,
         orders.preferred_product_category,
-        cast({{ dbt.datediff('activity.signup_date', sbdk.as_of_date(), 'day') }} as {{ dbt.type_bigint() }}) as customer_age_days
+        cast(
+            {{ dbt.datediff('activity.signup_date', sbdk.as_of_date(), 'day') }}
+            as {{ dbt.type_bigint() }}
+        ) as customer_age_days
     from activity
     inner join orders
         on activity.user_id = orders.user_id
@@ -65,12 +68,15 @@ final as (
         end as daily_customer_value,
         cast(
             case
-                when active_days * 2
+                when
+                    active_days * 2
                     + total_orders * 5
                     + case when total_revenue > 100 then 20 else 0 end
                     + case when user_lifecycle_stage = 'active' then 15 else 0 end
-                    > 100 then 100
-                else active_days * 2
+                    > 100
+                    then 100
+                else
+                    active_days * 2
                     + total_orders * 5
                     + case when total_revenue > 100 then 20 else 0 end
                     + case when user_lifecycle_stage = 'active' then 15 else 0 end

@@ -1,7 +1,9 @@
 {#- One row per raw event row, flagged, with per-user sessions on valid
     events; see _staging__models.yml for the rules. -#}
 {%- set raw_relation = source('raw', 'raw_events') -%}
-{%- set types = sbdk.raw_column_types(raw_relation, ['event_id', 'user_id', 'event_type', 'timestamp', 'utm_source']) -%}
+{%- set types = sbdk.raw_column_types(
+    raw_relation, ['event_id', 'user_id', 'event_type', 'timestamp', 'utm_source']
+) -%}
 {%- set timeout_seconds = sbdk.number_var('session_timeout_minutes') ~ ' * 60' -%}
 {%- set window_seconds = sbdk.number_var('max_session_duration_hours') ~ ' * 3600' -%}
 
@@ -83,7 +85,7 @@ flagged as (
         on id_ranked.user_id = valid_users.user_id
 ),
 
-{#- Sessions: a gap strictly longer than the timeout opens a new one; each
+{# Sessions: a gap strictly longer than the timeout opens a new one; each
     session is then cut into windows of max_session_duration_hours counted
     from its first event, each non-empty window a session of its own. -#}
 valid_events as (

@@ -1,6 +1,8 @@
 {#- One row per raw order row, flagged; see _staging__models.yml for the rules. -#}
 {%- set raw_relation = source('raw', 'raw_orders') -%}
-{%- set types = sbdk.raw_column_types(raw_relation, ['order_id', 'user_id', 'amount', 'product_category', 'payment_method', 'created_at']) -%}
+{%- set types = sbdk.raw_column_types(
+    raw_relation, ['order_id', 'user_id', 'amount', 'product_category', 'payment_method', 'created_at']
+) -%}
 
 with
 

@@ -1,6 +1,8 @@
 {#- One row per raw user row, flagged; see _staging__models.yml for the rules. -#}
 {%- set raw_relation = source('raw', 'raw_users') -%}
-{%- set types = sbdk.raw_column_types(raw_relation, ['user_id', 'email', 'name', 'country', 'referrer', 'created_at']) -%}
+{%- set types = sbdk.raw_column_types(
+    raw_relation, ['user_id', 'email', 'name', 'country', 'referrer', 'created_at']
+) -%}
 
 with
 

@@ -226,7 +226,7 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 
     def line(r: Sequence[str]) -> str:
         return "  ".join(c.rjust(w) if c[:1].isdigit() or c[:1] == "-" else c.ljust(w)
-                         for c, w in zip(r, widths)).rstrip()
+                         for c, w in zip(r, widths, strict=True)).rstrip()
 
     print(line(cells[0]))
     print("  ".join("-" * w for w in widths))
