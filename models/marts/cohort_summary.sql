@@ -17,11 +17,13 @@ cohorts as (
         count(*) as cohort_size,
         sum(case when total_orders > 0 then 1 else 0 end) as buyers_in_cohort,
         sum(total_revenue) as cohort_revenue,
-        avg(cast(total_revenue as {{ sbdk.type_double() }})) as avg_revenue_per_user,
+        {#- Averages as exact sums over counts: avg() of doubles depends on the
+            order a parallel aggregate adds them in, and builds must be identical. -#}
+        {{ sbdk.safe_ratio('sum(total_revenue)', 'count(*)') }} as avg_revenue_per_user,
         sum(case when user_lifecycle_stage = 'active' then 1 else 0 end) as active_users,
         sum(case when user_lifecycle_stage = 'engaged' then 1 else 0 end) as engaged_users,
         sum(case when user_lifecycle_stage = 'dormant' then 1 else 0 end) as dormant_users,
-        avg(cast(customer_age_days as {{ sbdk.type_double() }})) as avg_customer_age_days,
+        {{ sbdk.safe_ratio('sum(customer_age_days)', 'count(*)') }} as avg_customer_age_days,
         {{ sbdk.median('customer_age_days') }} as median_customer_age_days
     from users
     group by 1
