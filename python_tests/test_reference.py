@@ -1321,3 +1321,25 @@ def test_vars_min_order_amount_and_mappings():
     assert flags(out["stg_orders"]) == ["invalid_amount", "valid"]
     assert out["stg_orders"][0]["order_amount"] == D("4.99")
     assert [r["event_category"] for r in out["stg_events"]] == ["view", "other"]
+
+
+def test_values_with_an_at_sign_never_reach_a_mart():
+    from datetime import date
+
+    from reference.contract import compute
+
+    raw = {
+        "raw_users": [{"user_id": "1", "email": "a@x.com", "country": "me@cc.io",
+                       "referrer": " Bob@Mail.com ", "created_at": "2025-01-01"}],
+        "raw_events": [],
+        "raw_orders": [{"order_id": "1", "user_id": "1", "amount": "5", "product_category": "x@y",
+                        "payment_method": "paypal", "created_at": "2025-01-02"}],
+    }
+    out = compute(raw, date(2025, 12, 31))
+    user = out["user_metrics"][0]
+    assert (user["country_code"], user["referrer_source"], user["preferred_product_category"]) == (
+        None,
+        None,
+        "unknown",
+    )
+    assert [r["product_category"] for r in out["product_summary"]] == ["unknown"]

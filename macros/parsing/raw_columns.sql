@@ -46,6 +46,16 @@
 {%- endmacro %}
 
 
+{#- A free-text value that reaches a mart (country, referrer, product category):
+    one holding an '@' is personal data in the wrong column (an email address),
+    so it is dropped to null like a blank, and no mart ever holds an '@'. -#}
+{% macro clean_dimension(column) -%}
+    case
+        when {{ dbt.position("'@'", sbdk.clean_text(column)) }} = 0 then {{ sbdk.clean_text(column) }}
+    end
+{%- endmacro %}
+
+
 {#- An id: after trimming, an optional sign and digits that fit 64 bits;
     a typed number only when integral. Anything else is null (missing). -#}
 {% macro parse_id(column, dtype) -%}

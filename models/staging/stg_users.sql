@@ -15,8 +15,8 @@ parsed as (
         {{ sbdk.parse_id('user_id', types.get('user_id')) }} as user_id,
         lower({{ sbdk.clean_text('email') }}) as email_normalized,
         {{ sbdk.parse_timestamp('created_at', types.get('created_at')) }} as created_at,
-        upper({{ sbdk.clean_text('country') }}) as country_code,
-        lower({{ sbdk.clean_text('referrer') }}) as referrer_source
+        upper({{ sbdk.clean_dimension('country') }}) as country_code,
+        lower({{ sbdk.clean_dimension('referrer') }}) as referrer_source
     from source
 ),
 

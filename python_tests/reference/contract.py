@@ -307,6 +307,11 @@ def _upper(value: Any) -> str | None:
     return text.upper() if text is not None else None
 
 
+def _no_at(text: str | None) -> str | None:
+    """Columns that reach a mart never carry '@' (personal data): such a value is null."""
+    return None if text is not None and "@" in text else text
+
+
 # --------------------------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------------------------
@@ -403,8 +408,8 @@ def _stage_users(rows: list[dict], end_of_day: datetime) -> list[dict[str, Any]]
                 "email_hash": email_hash,
                 "email_domain": domain,
                 "created_at": created_at,
-                "country_code": _upper(raw.get("country")),
-                "referrer_source": _lower(raw.get("referrer")),
+                "country_code": _no_at(_upper(raw.get("country"))),
+                "referrer_source": _no_at(_lower(raw.get("referrer"))),
                 "signup_date": created_at.date() if created_at else None,
                 "signup_year": created_at.year if created_at else None,
                 "signup_month": created_at.month if created_at else None,
@@ -543,7 +548,7 @@ def _stage_orders(
     for raw in rows:
         ts = parse_timestamp(raw.get("created_at"))
         amount = parse_amount(raw.get("amount"))
-        category = _lower(raw.get("product_category")) or "unknown"
+        category = _no_at(_lower(raw.get("product_category"))) or "unknown"
         method = _lower(raw.get("payment_method")) or "unknown"
         if amount is None:
             size = None
