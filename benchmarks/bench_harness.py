@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "python_tests"), str(ROOT / "src")]
 
-from conftest import HARNESS_VARS  # noqa: E402
+from conftest import HARNESS_BUILD_ARGS, HARNESS_DBT_ARGS, HARNESS_VARS  # noqa: E402
 from harness import assert_build_ok, build_scenario  # noqa: E402
 from sbdk.project import DbtProject  # noqa: E402
 from test_scenarios import SCENARIOS, load_scenario_raw  # noqa: E402
@@ -36,7 +36,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="sbdk-bench-"))
-    project = DbtProject(work / "dbt", HARNESS_VARS, extra_args=["--log-level-file", "none"])
+    project = DbtProject(work / "dbt", HARNESS_VARS, extra_args=HARNESS_DBT_ARGS, build_args=HARNESS_BUILD_ARGS)
     t0 = time.perf_counter()
     project.parse()
     parse_s = time.perf_counter() - t0

@@ -1,11 +1,12 @@
-{#- Source test: fails on each non-null value of `column_name` that the
-    staging layer cannot read as `kind` (id, timestamp or amount), i.e. rows
-    that will be flagged missing_* / invalid_amount. -#}
-{% test values_parse(model, column_name, kind) %}
-    {{ return(adapter.dispatch('test_values_parse', 'sbdk')(model, column_name, kind)) }}
+{#- Source test: fails on each value of `column_name` that the staging layer
+    cannot read as `kind` (id, timestamp or amount): null, blank or unparsable
+    (`allow_null: true` lets null and blank pass). These are the rows staging
+    flags missing_* / invalid_amount. -#}
+{% test values_parse(model, column_name, kind, allow_null=false) %}
+    {{ return(adapter.dispatch('test_values_parse', 'sbdk')(model, column_name, kind, allow_null)) }}
 {% endtest %}
 
-{% macro default__test_values_parse(model, column_name, kind) %}
+{% macro default__test_values_parse(model, column_name, kind, allow_null) %}
 {%- set bare_name = column_name | replace('"', '') | replace('`', '') | lower -%}
 {%- set types = sbdk.raw_column_types(model, [bare_name]) -%}
 {%- set dtype = types.get(bare_name) -%}
@@ -20,6 +21,9 @@
 {%- endif %}
 select {{ column_name }} as unparsable_value
 from {{ model }}
-where {{ sbdk.clean_text(column_name) }} is not null
-    and ({{ parsed }}) is null
+where
+    ({{ parsed }}) is null
+    {%- if allow_null %}
+    and {{ sbdk.clean_text(column_name) }} is not null
+    {%- endif %}
 {% endmacro %}

@@ -113,6 +113,7 @@ class DbtProject:
         profiles_dir: str | Path | None = None,
         threads: int | None = None,
         extra_args: list[str] | None = None,
+        build_args: list[str] | None = None,
     ) -> None:
         self.project_dir = Path(project_dir) if project_dir else find_project_dir()
         self.profiles_dir = Path(profiles_dir) if profiles_dir else self.project_dir
@@ -121,6 +122,7 @@ class DbtProject:
         self.vars = dict(dbt_vars or {})
         self.threads = threads
         self.extra_args = list(extra_args or [])
+        self.build_args = list(build_args or [])
         self._manifest: Any = None
 
     def _args(self, command: str, *extra: str) -> list[str]:
@@ -164,7 +166,7 @@ class DbtProject:
         if db_path.name != DB_FILE_NAME:
             raise ValueError(f"the database file must be named {DB_FILE_NAME}, got {db_path.name}")
         self.parse()
-        return self._run(self._args("build", *extra), db_path)
+        return self._run(self._args("build", *self.build_args, *extra), db_path)
 
     def build_file(self, db_path: str | Path, *extra: str) -> BuildOutcome:
         """One `dbt build` on any DuckDB file, parsing as part of the invocation."""
