@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def _dbt(project: Path, *args: str) -> subprocess.CompletedProcess:
 def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("consumer")
     warehouse = project / "warehouse.duckdb"
-    generate(300, db_path=warehouse, seed=5, schema="landing_zone", dirty=0.05)
+    generate(400, db_path=warehouse, seed=5, schema="landing_zone", dirty=0.15)
     (project / "dbt_project.yml").write_text(
         "name: acme_analytics\nversion: '1.0.0'\nconfig-version: 2\nprofile: acme\n"
         "vars:\n  sbdk_raw_schema: landing_zone\n  as_of_date: '2025-12-31'\n"
@@ -56,6 +57,8 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = _dbt(project, *step)
         assert result.returncode == 0, f"dbt {' '.join(step)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
         (project / f"dbt_{step[0]}.log").write_text(result.stdout)
+        if step == ("build",):
+            shutil.copy(project / "target" / "run_results.json", project / "build_run_results.json")
     return project
 
 
@@ -88,6 +91,54 @@ def test_consumer_build_warns_on_dirty_sources_and_passes_model_tests(consumer: 
     log = (consumer / "dbt_build.log").read_text()
     assert "ERROR=0" in log, log[-3000:]
     assert "WARN=0" not in log, "dirty raw data should make source tests warn"
+
+
+#: source test -> the staging query counting the raw rows it should report
+SOURCE_TEST_COUNTS = {
+    "source_unique_raw_raw_users_user_id": None,
+    "sbdk_source_values_parse_raw_raw_users_user_id__id": "select count(*) from main.stg_users where user_id is null",
+    "sbdk_source_values_parse_raw_raw_users_created_at__timestamp":
+        "select count(*) from main.stg_users where created_at is null",
+    "sbdk_source_values_parse_raw_raw_events_event_id__id":
+        "select count(*) from main.stg_events where event_id is null",
+    "sbdk_source_values_parse_raw_raw_events_user_id__id":
+        "select count(*) from main.stg_events where user_id is null",
+    "sbdk_source_values_parse_raw_raw_events__timestamp___timestamp":
+        "select count(*) from main.stg_events where event_timestamp is null",
+    "sbdk_source_values_parse_raw_raw_orders_order_id__id":
+        "select count(*) from main.stg_orders where order_id is null",
+    "sbdk_source_values_parse_raw_raw_orders_created_at__timestamp":
+        "select count(*) from main.stg_orders where ordered_at is null",
+    "sbdk_source_values_parse_raw_raw_orders_amount__amount":
+        "select count(*) from main.stg_orders where order_amount is null",
+}
+
+
+def test_source_tests_warn_with_the_number_of_offending_rows(consumer: Path) -> None:
+    results = json.loads((consumer / "build_run_results.json").read_text())["results"]
+    by_name = {r["unique_id"].split(".")[2]: r for r in results if r["unique_id"].startswith("test.sbdk.")}
+    warned = []
+    with duckdb.connect(str(consumer / "warehouse.duckdb"), read_only=True) as conn:
+        for name, query in SOURCE_TEST_COUNTS.items():
+            assert name in by_name, f"source test {name} did not run; ran: {sorted(by_name)}"
+            result = by_name[name]
+            if query is None:
+                continue
+            expected = conn.execute(query).fetchone()[0]
+            warned.append(expected > 0)
+            status = "warn" if expected else "pass"
+            got = (result["status"], result["failures"])
+            assert got == (status, expected), f"{name}: got {got}, expected {(status, expected)}"
+        raw_dupes = conn.execute(
+            "select count(*) from (select user_id from landing_zone.raw_users where user_id is not null "
+            "group by user_id having count(*) > 1)"
+        ).fetchone()[0]
+    assert sum(warned) >= 6, "the dirty data should make most source tests warn"
+    assert by_name["source_unique_raw_raw_users_user_id"]["failures"] == raw_dupes
+    model_tests = [r for r in results if r["unique_id"].startswith("test.sbdk.") and "source" not in r["unique_id"]]
+    assert model_tests and all(r["status"] == "pass" for r in model_tests), [
+        (r["unique_id"], r["status"]) for r in model_tests if r["status"] != "pass"
+    ]
 
 
 def test_docs_describe_every_model_and_column(consumer: Path) -> None:
