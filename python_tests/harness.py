@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -192,6 +192,23 @@ def build_scenario(
         load_raw_tables(db_path, raw or {}, as_text=as_text)
     outcome = project.build(db_path)
     return Scenario(db_path=db_path, outcome=outcome)
+
+
+def assert_all(title: str, checks: Iterable[Callable[[], None]]) -> None:
+    """Run every check and fail once with all their messages, so a failing dbt
+    test and the differing rows of the models are reported together."""
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except AssertionError as exc:
+            problems.append(str(exc))
+    assert not problems, f"{title}:\n" + "\n\n".join(problems)
+
+
+def models_built(scenario: Scenario) -> bool:
+    """Every model and seed built (only data tests may have failed)."""
+    return not any(e.kind in ("model", "seed", "dbt") for e in scenario.outcome.errors)
 
 
 def assert_build_ok(scenario: Scenario) -> None:

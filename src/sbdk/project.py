@@ -46,9 +46,15 @@ class NodeProblem:
     name: str
     status: str  # error, fail, warn, skipped
     message: str
+    #: A failing test's query, and the first rows it returned (filled in after the build).
+    compiled_sql: str | None = field(default=None, repr=False)
+    rows: list[dict] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.name}: {self.status}: {self.message}"
+        text = f"{self.kind} {self.name}: {self.status}: {self.message}"
+        if self.rows:
+            text += "".join(f"\n      {row}" for row in self.rows)
+        return text
 
 
 @dataclass
@@ -180,8 +186,29 @@ class DbtProject:
         start = time.perf_counter()
         result = self._invoke(args, db_path)
         outcome = summarize(result)
+        attach_failing_rows(outcome.errors, db_path)
         outcome.seconds = time.perf_counter() - start
         return outcome
+
+
+def attach_failing_rows(problems: list[NodeProblem], db_path: Path, limit: int = 5) -> None:
+    """Show the rows a failing test returned, so a failure points at the data."""
+    failing = [p for p in problems if p.compiled_sql]
+    if not failing:
+        return
+    import duckdb
+
+    try:
+        conn = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error:
+        return
+    with conn:
+        for problem in failing:
+            try:
+                rel = conn.sql(f"select * from ({problem.compiled_sql}) as failing_rows limit {limit}")
+                problem.rows = [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
+            except duckdb.Error:  # the rows are a help, never a second failure
+                continue
 
 
 def summarize(result: Any) -> BuildOutcome:
@@ -197,6 +224,8 @@ def summarize(result: Any) -> BuildOutcome:
         kind = getattr(node, "resource_type", "node")
         kind = str(kind).lower().split(".")[-1]
         problem = NodeProblem(kind, node.name, status, _short(node_result.message))
+        if kind == "test" and status in ("fail", "warn"):
+            problem.compiled_sql = getattr(node, "compiled_code", None)
         if status in ("error", "fail", "runtime error"):
             outcome.errors.append(problem)
         elif status == "warn":
