@@ -95,14 +95,10 @@ flagged as (
         id_ranked.product_category,
         id_ranked.payment_method,
         id_ranked.ordered_at,
-        case
-            when id_ranked.early_flag is not null then id_ranked.early_flag
-            when id_ranked.id_rank > 1 then 'duplicate_id'
-            when valid_users.user_id is null then 'unknown_user'
-            when id_ranked.ordered_at >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'
-            when id_ranked.ordered_at < valid_users.created_at then 'before_signup'
-            else 'valid'
-        end as data_quality_flag
+        {{ sbdk.activity_row_flag(
+            'id_ranked.early_flag', 'id_ranked.id_rank', 'valid_users.user_id',
+            'id_ranked.ordered_at', 'valid_users.created_at'
+        ) }} as data_quality_flag
     from id_ranked
     left join valid_users
         on id_ranked.user_id = valid_users.user_id
