@@ -17,8 +17,11 @@
     cast(timezone('UTC', {{ column }}) as timestamp)
 {%- endmacro %}
 
+{#- ISO 8601 as the contract reads it: YYYY-MM-DD (year 0001-9999), then
+    optionally ' ' or 'T' and HH:MM[:SS[.ffffff]], then optionally Z or +-HH:MM.
+    Groups: 1 date, 2 time, 3 offset, 4 its sign, 5 its hours, 6 its minutes. -#}
 {% macro _iso_timestamp_pattern() -%}
-    {{- return('^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[ T]((?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,6})?)?)(Z|([+-])((?:[01][0-9]|2[0-3])):([0-5][0-9]))?)?$') -}}
+    {{- return('^((?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-[0-9]{2}-[0-9]{2})(?:[ T]((?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,6})?)?)(Z|([+-])((?:[01][0-9]|2[0-3])):([0-5][0-9]))?)?$') -}}
 {%- endmacro %}
 
 {% macro duckdb__parse_timestamp_text(text) -%}
