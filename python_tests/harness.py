@@ -62,9 +62,6 @@ class Scenario:
     def rows(self, model: str, *, exclude: Sequence[str] = ("dbt_updated_at",)) -> list[dict]:
         return read_rows(self.db_path, model, exclude=exclude)
 
-    def scalar(self, sql: str) -> Any:
-        with duckdb.connect(str(self.db_path), read_only=True) as conn:
-            return conn.execute(sql).fetchone()[0]
 
 
 # ---------------------------------------------------------------- raw data
@@ -357,17 +354,6 @@ def expected_from_csv(path: Path, actual: Sequence[Mapping[str, Any]]) -> list[d
             if v is not None and c not in examples:
                 examples[c] = v
     return [{c: coerce_expected(v, examples.get(c)) for c, v in r.items()} for r in rows]
-
-
-def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        if not rows:
-            return
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({c: canonical(v) for c, v in r.items()})
 
 
 # ---------------------------------------------------------------- invariants
