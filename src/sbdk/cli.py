@@ -46,12 +46,14 @@ def _users(text: str) -> int:
 
 
 def _rate(text: str) -> float:
+    from sbdk.generate import MAX_DIRTY
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 0.5:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {text}")
+    if not 0.0 <= value <= MAX_DIRTY:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_DIRTY}, got {text}")
     return value
 
 
