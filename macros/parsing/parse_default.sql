@@ -13,6 +13,13 @@
     end
 {%- endmacro %}
 
+{% macro default__parse_integer_typed(column) -%}
+    case
+        when cast({{ column }} as numeric) between -9223372036854775808 and 9223372036854775807
+            then cast({{ column }} as {{ dbt.type_bigint() }})
+    end
+{%- endmacro %}
+
 {% macro default__parse_integral_number(column) -%}
     case
         when cast({{ column }} as numeric) = floor(cast({{ column }} as numeric))

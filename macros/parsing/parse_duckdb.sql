@@ -5,6 +5,12 @@
     case when regexp_full_match({{ text }}, '[+-]?[0-9]+') then try_cast({{ text }} as bigint) end
 {%- endmacro %}
 
+{#- A typed integer column (hugeint, ubigint ...) may hold values beyond 64
+    bits: those are missing ids, not a failed build. -#}
+{% macro duckdb__parse_integer_typed(column) -%}
+    try_cast({{ column }} as bigint)
+{%- endmacro %}
+
 {% macro duckdb__parse_integral_number(column) -%}
     case
         when isfinite(cast({{ column }} as double))

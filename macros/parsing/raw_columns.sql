@@ -61,7 +61,7 @@
 {% macro parse_id(column, dtype) -%}
     {%- set kind = sbdk._type_kind(dtype) -%}
     {%- if kind == 'integer' -%}
-        cast({{ column }} as {{ dbt.type_bigint() }})
+        {{ adapter.dispatch('parse_integer_typed', 'sbdk')(column) }}
     {%- elif kind == 'number' -%}
         {{ adapter.dispatch('parse_integral_number', 'sbdk')(column) }}
     {%- else -%}
