@@ -72,13 +72,10 @@ def load_raw_tables(
     tables: Mapping[str, Iterable[Mapping[str, Any]]],
     *,
     schema: str = "raw",
-    as_text: bool = True,
 ) -> None:
-    """Create the three raw tables from row dicts (missing tables are created empty).
-
-    With ``as_text`` every column is VARCHAR (values are written as ``str``);
-    otherwise DuckDB infers the types from the Python values.
-    """
+    """Create the three raw tables from row dicts, every column VARCHAR (values written
+    as ``str``); a missing table is created empty. Typed raw columns are tested with
+    their own DDL (test_typed_raw.py)."""
     with duckdb.connect(str(db_path)) as conn:
         conn.execute(f'create schema if not exists "{schema}"')
         for table in RAW_TABLES:
@@ -86,41 +83,12 @@ def load_raw_tables(
             rows = list(tables.get(table, ()))
             extra = sorted({k for r in rows for k in r} - set(columns))
             all_columns = list(columns) + extra
-            if as_text:
-                ddl = ", ".join(f'"{c}" varchar' for c in all_columns)
-                conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
-                values = [
-                    tuple(None if r.get(c) is None else str(r.get(c)) for c in all_columns)
-                    for r in rows
-                ]
-            else:
-                values = [tuple(r.get(c) for c in all_columns) for r in rows]
-                if not values:
-                    ddl = ", ".join(f'"{c}" varchar' for c in all_columns)
-                    conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
-                    continue
-                sample = values[0]
-                ddl = ", ".join(f'"{c}" {_duck_type(v)}' for c, v in zip(all_columns, sample, strict=True))
-                conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
+            ddl = ", ".join(f'"{c}" varchar' for c in all_columns)
+            conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
+            values = [tuple(None if r.get(c) is None else str(r.get(c)) for c in all_columns) for r in rows]
             if values:
                 marks = ", ".join("?" for _ in all_columns)
                 conn.executemany(f'insert into "{schema}".{table} values ({marks})', values)
-
-
-def _duck_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "bigint"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, Decimal):
-        return "decimal(18,4)"
-    if isinstance(value, datetime):
-        return "timestamp"
-    if isinstance(value, date):
-        return "date"
-    return "varchar"
 
 
 def csv_header(path: Path) -> list[str]:
@@ -172,7 +140,6 @@ def build_scenario(
     folder: Path,
     raw: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
     *,
-    as_text: bool = True,
     copy_raw_from: Path | None = None,
 ) -> Scenario:
     """Load raw rows into ``folder/sbdk.duckdb`` and ``dbt build`` the package there."""
@@ -186,7 +153,7 @@ def build_scenario(
                 conn.execute(f"create table raw.{table} as select * from src.raw.{table}")
             conn.execute("detach src")
     else:
-        load_raw_tables(db_path, raw or {}, as_text=as_text)
+        load_raw_tables(db_path, raw or {})
     outcome = project.build(db_path)
     return Scenario(db_path=db_path, outcome=outcome)
 

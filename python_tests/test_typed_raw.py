@@ -82,4 +82,3 @@ def test_typed_raw_columns_match_the_reference(dbt_project, tmp_path) -> None:
         ("raw_events", "valid"): 2, ("raw_events", "missing_id"): 3, ("raw_events", "missing_user_id"): 1,
         ("raw_orders", "valid"): 2, ("raw_orders", "invalid_amount"): 4,
     }, flags
-

@@ -491,20 +491,28 @@ def _stage_events(
             _nulls_last(r["utm_source"]),
         ),
     )
+    _flag_against_users(recs, "event_timestamp", valid_users, end_of_day)
+    _assign_sessions(recs, vars)
+    return recs
+
+
+def _flag_against_users(
+    recs: list[dict[str, Any]], ts_key: str, valid_users: dict[int, dict[str, Any]], end_of_day: datetime
+) -> None:
+    """The rules events and orders share after duplicates: unknown_user, future_timestamp,
+    before_signup, else valid (rows already flagged keep their flag)."""
     for r in recs:
         if r["data_quality_flag"] is not None:
             continue
         user = valid_users.get(r["user_id"])
         if user is None:
             r["data_quality_flag"] = "unknown_user"
-        elif r["event_timestamp"] >= end_of_day:
+        elif r[ts_key] >= end_of_day:
             r["data_quality_flag"] = "future_timestamp"
-        elif r["event_timestamp"] < user["created_at"]:
+        elif r[ts_key] < user["created_at"]:
             r["data_quality_flag"] = "before_signup"
         else:
             r["data_quality_flag"] = "valid"
-    _assign_sessions(recs, vars)
-    return recs
 
 
 def _assign_sessions(recs: list[dict[str, Any]], vars: dict[str, Any]) -> None:
@@ -593,18 +601,7 @@ def _stage_orders(
             _nulls_last(r["payment_method"]),
         ),
     )
-    for r in recs:
-        if r["data_quality_flag"] is not None:
-            continue
-        user = valid_users.get(r["user_id"])
-        if user is None:
-            r["data_quality_flag"] = "unknown_user"
-        elif r["ordered_at"] >= end_of_day:
-            r["data_quality_flag"] = "future_timestamp"
-        elif r["ordered_at"] < user["created_at"]:
-            r["data_quality_flag"] = "before_signup"
-        else:
-            r["data_quality_flag"] = "valid"
+    _flag_against_users(recs, "ordered_at", valid_users, end_of_day)
     return recs
 
 

@@ -33,16 +33,21 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _users(text: str) -> int:
-    from sbdk.generate import MAX_USERS
-
+def _whole_number(text: str, low: int, high: int | None = None) -> int:
     try:
         value = int(text.replace("_", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= MAX_USERS:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_USERS:,}, got {value:,}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low:,} and {high:,}" if high is not None else f"{low} or more"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {value:,}")
     return value
+
+
+def _users(text: str) -> int:
+    from sbdk.generate import MAX_USERS
+
+    return _whole_number(text, 0, MAX_USERS)
 
 
 def _rate(text: str) -> float:
@@ -58,13 +63,7 @@ def _rate(text: str) -> float:
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return _whole_number(text, 0)
 
 
 class _Parser(argparse.ArgumentParser):
