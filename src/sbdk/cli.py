@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from sbdk import __version__
+from sbdk._signals import install_first_interrupt_handler
 
 DEFAULT_DB = "target/sbdk.duckdb"
 EXIT_ERROR = 1
@@ -238,6 +240,7 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    install_first_interrupt_handler()
     try:
         if args.command == "generate":
             return cmd_generate(args)
@@ -246,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sbdk: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
+        # Python's shutdown restores the default handler: one more Ctrl-C then would turn
+        # exit 130 into a death by signal
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("sbdk: interrupted; the raw tables were left as they were before this run", file=sys.stderr)
         return EXIT_INTERRUPTED
 

@@ -34,6 +34,7 @@ from sbdk import _dirty
 from sbdk import _pools as P
 from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
 from sbdk._expected import TABLES, compute_expected_flags
+from sbdk._signals import raise_if_interrupted, sigint_deferred
 
 __all__ = ["GenerateResult", "generate", "build_emails", "MAX_USERS", "CHUNK_USERS"]
 
@@ -267,13 +268,14 @@ def _prefetch(it: Iterator, depth: int = 1) -> Iterator:
             yield payload
     finally:
         stop.set()
-        # drain so the worker can finish
-        while t.is_alive():
-            try:
-                q.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        t.join()
+        # drain so the worker can finish; a second Ctrl-C must not cut this short
+        with sigint_deferred():
+            while t.is_alive():
+                try:
+                    q.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            t.join()
 
 
 def _create_tmp(conn: duckdb.DuckDBPyConnection, schema: str, dirty: bool) -> dict[str, str]:
@@ -315,7 +317,8 @@ def _swap_in(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
             )
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        with sigint_deferred():
+            conn.execute("ROLLBACK")
         raise
 
 
@@ -394,8 +397,12 @@ def generate(
             from tqdm import tqdm
 
             bar = tqdm(total=plan.n_chunks, desc="sbdk generate", unit="chunk")
+        # closed here, not by the garbage collector: its cleanup (stopping the worker
+        # thread) then runs under the interrupt handling below, never unreported
+        chunks = _prefetch(_chunks(plan))
         try:
-            for tables, inj in _prefetch(_chunks(plan)):
+            for tables, inj in chunks:
+                raise_if_interrupted()
                 for t in TABLES:
                     _insert(conn, tmp[t], tables[t], selects[t])
                 for t, cases in inj.items():
@@ -404,9 +411,11 @@ def generate(
                 if bar is not None:
                     bar.update(1)
         finally:
+            chunks.close()
             if bar is not None:
                 bar.close()
 
+        raise_if_interrupted()
         row_counts = {
             t: int(conn.execute(f"SELECT count(*) FROM {tmp[t]}").fetchall()[0][0]) for t in TABLES
         }
@@ -419,12 +428,14 @@ def generate(
         else:
             # clean rows are valid by construction (tests re-check it independently)
             expected = {t: ({"valid": n} if n else {}) for t, n in row_counts.items()}
+        raise_if_interrupted()
         _swap_in(conn, schema)
         tmp_created = False
     except BaseException as exc:
         if tmp_created:
             try:
-                _drop_tmp(conn, schema)
+                with sigint_deferred():
+                    _drop_tmp(conn, schema)
             except Exception:  # the original error matters more
                 pass
         if _is_interrupt(exc):
