@@ -1,55 +1,119 @@
 """Fixtures of the SQL harness.
 
 dbt keeps global state per process, so every xdist worker parses the project
-once (`dbt_project`) and each test builds into its own DuckDB file named
-sbdk.duckdb in a fresh folder, reusing the parsed manifest.
+once per set of vars (`dbt_projects`) and each test builds into a fresh
+warehouse (`engine`), reusing the parsed manifest:
+
+* DuckDB (the default): a new file named sbdk.duckdb in the test's own folder;
+* PostgreSQL (`--engine postgres`): one database per worker on a server the run
+  starts itself (or the one named by SBDK_PG_* / PG* variables), its `raw` and
+  `main` schemas dropped before each test;
+* Spark (`--engine spark`): Spark in local mode inside each worker, its `raw` and
+  `main` databases dropped before each test.
+
+With `--engine postgres` or `--engine spark` only the tests marked
+`engines(<name>)` run: the SQL-facing ones, against the same expected rows and
+the same reference implementation as DuckDB.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from sbdk.project import DbtProject
-
-#: The reference date of every harness build (scenarios are written against it).
-HARNESS_AS_OF_DATE = "2025-12-31"
-HARNESS_VARS = {"as_of_date": HARNESS_AS_OF_DATE}
-#: dbt options of every harness invocation: no debug log file (the outcome object
-#: carries every error), no JSON artifacts rewritten after each build, and one
-#: dbt thread (dbt's per-node work is Python-bound, and xdist already runs one
-#: worker per core; measured: 1 thread is as fast as 2-6 on a 2-core machine).
-HARNESS_DBT_ARGS = ["--log-level-file", "none", "--no-write-json", "--threads", "1"]
-#: Scenario builds leave out the checks whose outcome cannot depend on a
-#: scenario's assertions: the source tests only warn (they describe the raw
-#: data), and the seed tests check the package's own mapping CSVs, the same in
-#: every scenario. Both run in full in test_package_consumer.py, where the
-#: warnings' row counts are checked.
-HARNESS_BUILD_ARGS = ["--exclude", "tag:sbdk_source_checks", "tag:sbdk_seed_checks"]
-
-_projects: dict[str, DbtProject] = {}
+from harness import HARNESS_BUILD_ARGS, HARNESS_DBT_ARGS, HARNESS_VARS
+from sbdk.engines import MODEL_SCHEMA, RAW_SCHEMA, DuckDBEngine, Engine, PostgresEngine, SparkEngine
+from sbdk.project import DB_FILE_NAME, DbtProject
 
 
 @pytest.fixture(scope="session")
-def dbt_project(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
-    """The package parsed once per worker with the harness vars."""
-    return project_for(tmp_path_factory, HARNESS_VARS)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--engine")
 
 
-def project_for(tmp_path_factory: pytest.TempPathFactory, dbt_vars: dict) -> DbtProject:
-    """A parsed project per distinct set of vars (vars are parse-time inputs)."""
-    import json
+def _worker_id(request: pytest.FixtureRequest) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
 
-    key = json.dumps(dbt_vars, sort_keys=True)
-    if key not in _projects:
-        work = tmp_path_factory.mktemp("dbt")
-        project = DbtProject(work, dbt_vars, extra_args=HARNESS_DBT_ARGS, build_args=HARNESS_BUILD_ARGS)
-        project.parse()
-        _projects[key] = project
-    return _projects[key]
+
+@pytest.fixture(scope="session")
+def warehouse(engine_name: str, request: pytest.FixtureRequest) -> Iterator[Engine | None]:
+    """The worker's PostgreSQL database or Spark session (None for DuckDB: a file per test)."""
+    if engine_name == "duckdb":
+        yield None
+    elif engine_name == "postgres":
+        yield from _postgres_warehouse(_worker_id(request))
+    else:
+        base = Path(tempfile.mkdtemp(prefix=f"sbdk-spark-{_worker_id(request)}-"))
+        engine = SparkEngine(base)
+        try:
+            engine.start()
+            yield engine
+        finally:
+            engine.close()
+            import shutil
+
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _postgres_warehouse(worker: str) -> Iterator[Engine]:
+    from sbdk.engines import postgres_settings
+    from servers import temporary_postgres
+
+    database = f"sbdk_test_{worker}"
+    if os.environ.get("SBDK_PG_HOST") or os.environ.get("PGHOST"):
+        engine = PostgresEngine({**postgres_settings(), "DATABASE": database})
+        engine.create_database()
+        try:
+            yield engine
+        finally:
+            engine.close()
+        return
+    with temporary_postgres() as settings:
+        engine = PostgresEngine({**settings, "DATABASE": database})
+        engine.create_database()
+        try:
+            yield engine
+        finally:
+            engine.close()
 
 
 @pytest.fixture
-def scenario_dir(tmp_path: Path) -> Path:
-    return tmp_path / "scenario"
+def engine(engine_name: str, warehouse: Engine | None, tmp_path: Path) -> Engine:
+    """An empty warehouse for one test's build."""
+    if warehouse is None:
+        folder = tmp_path / "db"
+        folder.mkdir()
+        return DuckDBEngine(folder / DB_FILE_NAME)
+    warehouse.drop_schemas(RAW_SCHEMA, MODEL_SCHEMA)
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def dbt_projects(
+    tmp_path_factory: pytest.TempPathFactory, engine_name: str, warehouse: Engine | None
+) -> Callable[[dict], DbtProject]:
+    """The package parsed once per distinct set of vars (vars are parse-time inputs)."""
+    projects: dict[str, DbtProject] = {}
+
+    def project_for(dbt_vars: dict) -> DbtProject:
+        key = json.dumps(dbt_vars, sort_keys=True)
+        if key not in projects:
+            work = tmp_path_factory.mktemp("dbt")
+            project = DbtProject(work, dbt_vars, extra_args=HARNESS_DBT_ARGS, build_args=HARNESS_BUILD_ARGS,
+                                 target=engine_name)
+            project.parse(warehouse)
+            projects[key] = project
+        return projects[key]
+
+    return project_for
+
+
+@pytest.fixture(scope="session")
+def dbt_project(dbt_projects: Callable[[dict], DbtProject]) -> DbtProject:
+    """The package parsed once per worker with the harness vars."""
+    return dbt_projects(HARNESS_VARS)

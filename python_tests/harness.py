@@ -1,5 +1,6 @@
-"""Helpers of the SQL test harness: load raw rows into a scenario's DuckDB file,
-build the package there, read models back and compare them with expected rows.
+"""Helpers of the SQL test harness: load raw rows into a warehouse (DuckDB,
+PostgreSQL or Spark, see sbdk.engines), build the package there, read models
+back and compare them with expected rows.
 
 Failure messages show the differing rows (expected vs actual), keyed.
 """
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from sbdk.project import DB_FILE_NAME, BuildOutcome, DbtProject
+from sbdk.engines import MODEL_SCHEMA, RAW_SCHEMA, Engine
+from sbdk.project import BuildOutcome, DbtProject
 
 RAW_TABLES = ("raw_users", "raw_events", "raw_orders")
 RAW_COLUMNS = {
@@ -48,47 +51,52 @@ MODEL_KEYS: dict[str, tuple[str, ...]] = {
     "daily_summary": ("report_date",),
     "data_quality_summary": ("source_table", "data_quality_flag"),
 }
+#: The reference date of every harness build (scenarios are written against it).
+HARNESS_AS_OF_DATE = "2025-12-31"
+HARNESS_VARS = {"as_of_date": HARNESS_AS_OF_DATE}
+#: dbt options of every harness invocation: no debug log file (the outcome object
+#: carries every error), no JSON artifacts rewritten after each build, and one
+#: dbt thread (dbt's per-node work is Python-bound, and xdist already runs one
+#: worker per core; measured: 1 thread is as fast as 2-6 on a 2-core machine).
+HARNESS_DBT_ARGS = ["--log-level-file", "none", "--no-write-json", "--threads", "1"]
+#: Scenario builds leave out the checks whose outcome cannot depend on a
+#: scenario's assertions: the source tests only warn (they describe the raw
+#: data), and the seed tests check the package's own mapping CSVs, the same in
+#: every scenario. Both run in full in test_package_consumer.py, where the
+#: warnings' row counts are checked.
+HARNESS_BUILD_ARGS = ["--exclude", "tag:sbdk_source_checks", "tag:sbdk_seed_checks"]
 FLOAT_REL_TOL = 1e-9
 FLOAT_ABS_TOL = 1e-9
 
 
 @dataclass
 class Scenario:
-    """A built scenario: its DuckDB file and the dbt outcome."""
+    """A built scenario: the warehouse it was built in and the dbt outcome."""
 
-    db_path: Path
+    engine: Engine
     outcome: BuildOutcome
 
     def rows(self, model: str, *, exclude: Sequence[str] = ("dbt_updated_at",)) -> list[dict]:
-        return read_rows(self.db_path, model, exclude=exclude)
-
+        return read_rows(self.engine, model, exclude=exclude)
 
 
 # ---------------------------------------------------------------- raw data
 
 
-def load_raw_tables(
-    db_path: Path,
-    tables: Mapping[str, Iterable[Mapping[str, Any]]],
-    *,
-    schema: str = "raw",
-) -> None:
-    """Create the three raw tables from row dicts, every column VARCHAR (values written
-    as ``str``); a missing table is created empty. Typed raw columns are tested with
-    their own DDL (test_typed_raw.py)."""
-    with duckdb.connect(str(db_path)) as conn:
-        conn.execute(f'create schema if not exists "{schema}"')
-        for table in RAW_TABLES:
-            columns = RAW_COLUMNS[table]
-            rows = list(tables.get(table, ()))
-            extra = sorted({k for r in rows for k in r} - set(columns))
-            all_columns = list(columns) + extra
-            ddl = ", ".join(f'"{c}" varchar' for c in all_columns)
-            conn.execute(f'create or replace table "{schema}".{table} ({ddl})')
-            values = [tuple(None if r.get(c) is None else str(r.get(c)) for c in all_columns) for r in rows]
-            if values:
-                marks = ", ".join("?" for _ in all_columns)
-                conn.executemany(f'insert into "{schema}".{table} values ({marks})', values)
+def text_tables(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, pa.Table]:
+    """The three raw tables from row dicts, every column text (values written as
+    ``str``; extra columns kept); a missing table is empty. Typed raw columns are
+    tested with their own DDL (test_typed_raw.py)."""
+    out = {}
+    for table in RAW_TABLES:
+        columns = RAW_COLUMNS[table]
+        rows = list(tables.get(table, ()))
+        extra = sorted({k for r in rows for k in r} - set(columns))
+        out[table] = pa.table({
+            c: pa.array([None if r.get(c) is None else str(r.get(c)) for r in rows], pa.string())
+            for c in (*columns, *extra)
+        })
+    return out
 
 
 def csv_header(path: Path) -> list[str]:
@@ -114,7 +122,7 @@ def read_csv_rows(path: Path) -> list[dict[str, str | None]]:
         return [dict(zip(header, row, strict=True)) for row in rel.fetchall()]
 
 
-def read_raw_rows(db_path: Path, schema: str = "raw") -> dict[str, list[dict]]:
+def read_raw_rows(db_path: Path, schema: str = RAW_SCHEMA) -> dict[str, list[dict]]:
     """The raw tables of a DuckDB file as Python rows (typed as stored)."""
     out: dict[str, list[dict]] = {}
     with duckdb.connect(str(db_path), read_only=True) as conn:
@@ -127,35 +135,25 @@ def read_raw_rows(db_path: Path, schema: str = "raw") -> dict[str, list[dict]]:
 # ---------------------------------------------------------------- models
 
 
-def read_rows(db_path: Path, model: str, *, exclude: Sequence[str] = ("dbt_updated_at",)) -> list[dict]:
-    with duckdb.connect(str(db_path), read_only=True) as conn:
-        rel = conn.sql(f"select * from main.{model}")
-        names = rel.columns
-        keep = [i for i, n in enumerate(names) if n not in exclude]
-        return [{names[i]: row[i] for i in keep} for row in rel.fetchall()]
+def read_rows(engine: Engine, model: str, *, exclude: Sequence[str] = ("dbt_updated_at",)) -> list[dict]:
+    rows = engine.rows(f"select * from {MODEL_SCHEMA}.{model}")
+    return [{k: v for k, v in row.items() if k not in exclude} for row in rows]
 
 
 def build_scenario(
     project: DbtProject,
-    folder: Path,
+    engine: Engine,
     raw: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
     *,
     copy_raw_from: Path | None = None,
 ) -> Scenario:
-    """Load raw rows into ``folder/sbdk.duckdb`` and ``dbt build`` the package there."""
-    folder.mkdir(parents=True, exist_ok=True)
-    db_path = folder / DB_FILE_NAME
+    """Load raw rows (or the raw tables of a generated DuckDB file) into ``engine``
+    and ``dbt build`` the package there."""
     if copy_raw_from is not None:
-        with duckdb.connect(str(db_path)) as conn:
-            conn.execute(f"attach '{copy_raw_from}' as src (read_only)")
-            conn.execute("create schema if not exists raw")
-            for table in RAW_TABLES:
-                conn.execute(f"create table raw.{table} as select * from src.raw.{table}")
-            conn.execute("detach src")
+        engine.load_duckdb_tables(copy_raw_from, RAW_TABLES)
     else:
-        load_raw_tables(db_path, raw or {})
-    outcome = project.build(db_path)
-    return Scenario(db_path=db_path, outcome=outcome)
+        engine.load_raw(text_tables(raw or {}))
+    return Scenario(engine=engine, outcome=project.build(engine))
 
 
 def assert_all(title: str, checks: Iterable[Callable[[], None]]) -> None:
@@ -377,24 +375,16 @@ _INVARIANT_QUERIES: dict[str, str] = {
 
 
 def assert_invariants(scenario: Scenario) -> None:
-    """The contract's invariants, checked with queries of their own on the built file."""
+    """The contract's invariants, checked with queries of their own on the built models."""
     failures = []
-    with duckdb.connect(str(scenario.db_path), read_only=True) as conn:
-        for name, sql in _INVARIANT_QUERIES.items():
-            values = conn.execute(sql).fetchone()
-            if len({Decimal(str(v)) for v in values}) != 1:
-                failures.append(f"{name}: {list(values)}")
-        for mart in MARTS:
-            text_cols = [
-                r[0]
-                for r in conn.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = 'main' and table_name = ? and data_type = 'VARCHAR'",
-                    [mart],
-                ).fetchall()
-            ]
-            for col in text_cols:
-                n = conn.execute(f"select count(*) from main.{mart} where {col} like '%@%'").fetchone()[0]
-                if n:
-                    failures.append(f"{mart}.{col} holds {n} value(s) with '@'")
+    engine = scenario.engine
+    for name, sql in _INVARIANT_QUERIES.items():
+        values = engine.scalar_row(sql)
+        if len({Decimal(str(v)) for v in values}) != 1:
+            failures.append(f"{name}: {list(values)}")
+    for mart in MARTS:
+        for col in engine.text_columns(MODEL_SCHEMA, mart):
+            n = engine.scalar_row(f"select count(*) from {MODEL_SCHEMA}.{mart} where {col} like '%@%'")[0]
+            if n:
+                failures.append(f"{mart}.{col} holds {n} value(s) with '@'")
     assert not failures, "invariants broken:\n  " + "\n  ".join(failures)

@@ -7,9 +7,10 @@ from datetime import date
 
 import duckdb
 
-from conftest import HARNESS_AS_OF_DATE
-from harness import MARTS, assert_build_ok, build_scenario
+from harness import HARNESS_AS_OF_DATE, MARTS, assert_build_ok, build_scenario
+from sbdk.engines import DuckDBEngine
 from sbdk.generate import generate
+from sbdk.project import DB_FILE_NAME
 
 
 def _sorted_rows(db, model):
@@ -22,13 +23,17 @@ def _sorted_rows(db, model):
 def test_two_builds_give_identical_marts(dbt_project, tmp_path) -> None:
     raw = tmp_path / "generated.duckdb"
     generate(800, db_path=raw, seed=21, end=date.fromisoformat(HARNESS_AS_OF_DATE), dirty=0.1)
-    first = build_scenario(dbt_project, tmp_path / "first", copy_raw_from=raw)
-    second = build_scenario(dbt_project, tmp_path / "second", copy_raw_from=raw)
+    engines = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        engines.append(DuckDBEngine(tmp_path / name / DB_FILE_NAME))
+    first = build_scenario(dbt_project, engines[0], copy_raw_from=raw)
+    second = build_scenario(dbt_project, engines[1], copy_raw_from=raw)
     assert_build_ok(first)
     assert_build_ok(second)
     for model in (*MARTS, "int_user_activity", "int_user_orders", "int_event_sessions"):
-        cols_a, rows_a = _sorted_rows(first.db_path, model)
-        cols_b, rows_b = _sorted_rows(second.db_path, model)
+        cols_a, rows_a = _sorted_rows(first.engine.path, model)
+        cols_b, rows_b = _sorted_rows(second.engine.path, model)
         assert cols_a == cols_b
         assert rows_a, f"{model} is empty: the comparison would prove nothing"
         diff = sorted(set(rows_a) ^ set(rows_b), key=repr)[:10]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HARNESS_VARS, project_for
 from harness import (
+    HARNESS_VARS,
     RAW_TABLES,
     assert_all,
     assert_build_ok,
@@ -41,17 +41,31 @@ def load_scenario_raw(folder: Path) -> dict[str, list[dict]]:
     }
 
 
-@pytest.mark.parametrize("folder", SCENARIOS, ids=[p.name for p in SCENARIOS])
-def test_scenario(folder: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+#: The scenarios that also run on Spark, where every build costs minutes (dbt's cost
+#: there is seconds per node): the golden one, every data-quality flag of each table
+#: met together, the empty tables and the text and value edge cases. PostgreSQL runs all.
+SPARK_SCENARIOS = {
+    "golden", "empty_raw_tables", "edge_extreme_values", "edge_text_unparsable", "edge_personal_data_in_text",
+}
+
+
+def _engines(folder: Path) -> pytest.MarkDecorator:
+    return pytest.mark.engines("postgres", *(("spark",) if folder.name in SPARK_SCENARIOS else ()))
+
+
+@pytest.mark.parametrize(
+    "folder", [pytest.param(p, id=p.name, marks=_engines(p)) for p in SCENARIOS]
+)
+def test_scenario(folder: Path, engine, dbt_projects) -> None:
     dbt_vars = dict(HARNESS_VARS)
     if (folder / "vars.json").exists():
         dbt_vars.update(json.loads((folder / "vars.json").read_text()))
-    project = project_for(tmp_path_factory, dbt_vars)
+    project = dbt_projects(dbt_vars)
 
     expected_files = sorted((folder / "expected").glob("*.csv"))
     assert expected_files, f"{folder.name}: no expected/*.csv"
 
-    scenario = build_scenario(project, tmp_path / "db", load_scenario_raw(folder))
+    scenario = build_scenario(project, engine, load_scenario_raw(folder))
     checks = [lambda: assert_build_ok(scenario)]
     if models_built(scenario):
         checks.append(lambda: assert_invariants(scenario))

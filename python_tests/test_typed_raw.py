@@ -9,8 +9,8 @@ from datetime import date
 
 import duckdb
 
-from conftest import HARNESS_AS_OF_DATE
 from harness import (
+    HARNESS_AS_OF_DATE,
     MODEL_KEYS,
     Scenario,
     assert_all,
@@ -21,6 +21,7 @@ from harness import (
     read_raw_rows,
 )
 from reference.contract import compute
+from sbdk.engines import DuckDBEngine
 from sbdk.project import DB_FILE_NAME
 
 RAW_SQL = """
@@ -62,7 +63,8 @@ def test_typed_raw_columns_match_the_reference(dbt_project, tmp_path) -> None:
     db_path = tmp_path / DB_FILE_NAME
     with duckdb.connect(str(db_path)) as conn:
         conn.execute(RAW_SQL)
-    scenario = Scenario(db_path=db_path, outcome=dbt_project.build(db_path))
+    engine = DuckDBEngine(db_path)
+    scenario = Scenario(engine=engine, outcome=dbt_project.build(engine))
     expected = compute(read_raw_rows(db_path), date.fromisoformat(HARNESS_AS_OF_DATE))
     checks = [lambda: assert_build_ok(scenario)]
     if models_built(scenario):

@@ -18,10 +18,37 @@ from pathlib import Path
 
 from sbdk import __version__
 from sbdk._signals import install_first_interrupt_handler
+from sbdk.engines import ENGINES, MODEL_SCHEMA, Engine
 
 DEFAULT_DB = "target/sbdk.duckdb"
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
+
+
+#: The models whose row counts the summary prints, in the order of the layers.
+SUMMARY_MODELS = (
+    "stg_users", "stg_events", "stg_orders", "int_user_activity", "int_user_orders", "int_event_sessions",
+    "user_metrics", "cohort_summary", "cohort_retention", "product_summary", "daily_summary", "data_quality_summary",
+)
+
+
+def _engine_errors() -> tuple[type[BaseException], ...]:
+    """Errors of an engine's client that mean "cannot reach or use it" (one line, not a traceback)."""
+    errors: list[type[BaseException]] = [OSError]
+    try:
+        import psycopg2
+
+        errors.append(psycopg2.Error)
+    except ImportError:
+        pass
+    try:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
+        errors += [Py4JError, PySparkException]
+    except ImportError:
+        pass
+    return tuple(errors)
 
 
 class CliError(Exception):
@@ -104,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", type=_date, default=None,
                      help="reference date of the models (default: --end)")
     run.add_argument("--threads", type=int, default=None, help="dbt threads (default from profiles.yml)")
+    run.add_argument("--target", choices=ENGINES, default="duckdb",
+                     help="engine to build on: duckdb (the --db file itself, default), postgres (the server of "
+                          "$SBDK_PG_* / $PG*) or spark (local mode, state under $SBDK_SPARK_DIR); the raw "
+                          "tables are generated into --db and bulk-loaded into the engine")
     return parser
 
 
@@ -158,6 +189,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import duckdb
 
+    from sbdk._expected import TABLES
+    from sbdk.engines import engine_for
     from sbdk.generate import generate
     from sbdk.project import BuildError, DbtProject, find_project_dir
 
@@ -173,54 +206,56 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise _duckdb_error(exc, db) from None
     print(f"generated {gen.total_rows:,} raw rows in {gen.seconds:.1f} s")
 
+    engine = engine_for(args.target, duckdb_path=db, spark_dir=os.environ.get("SBDK_SPARK_DIR", db.parent / "spark"))
     try:
+        if args.target != "duckdb":
+            engine.load_duckdb_tables(db, TABLES)
+            print(f"loaded the raw tables into {args.target}")
         project_dir = find_project_dir()
         project = DbtProject(db.parent / "dbt", {"as_of_date": as_of.isoformat()},
-                             project_dir=project_dir, threads=args.threads)
-        outcome = project.build_file(db)
-    except BuildError as exc:
-        raise CliError(str(exc)) from None
-    print(f"dbt build: {outcome.passed} passed, {len(outcome.warnings)} warnings, "
-          f"{len(outcome.errors)} errors, {len(outcome.skipped)} skipped in {outcome.seconds:.1f} s "
-          f"(as_of_date {as_of})")
-    for warning in outcome.warnings:
-        print(f"  warn: {warning}")
-    try:
+                             project_dir=project_dir, threads=args.threads, target=args.target)
+        outcome = project.build_file(engine)
+        print(f"dbt build: {outcome.passed} passed, {len(outcome.warnings)} warnings, "
+              f"{len(outcome.errors)} errors, {len(outcome.skipped)} skipped in {outcome.seconds:.1f} s "
+              f"(target {args.target}, as_of_date {as_of})")
+        for warning in outcome.warnings:
+            print(f"  warn: {warning}")
         outcome.raise_for_errors()
+        print()
+        print_summary(engine)
     except BuildError as exc:
         raise CliError(str(exc)) from None
-    print()
-    print_summary(db)
+    except _engine_errors() as exc:
+        text = str(exc).strip()
+        raise CliError(f"{args.target}: {text.splitlines()[0] if text else type(exc).__name__}") from None
+    finally:
+        engine.close()
     return 0
 
 
-def print_summary(db: Path) -> None:
-    """A short summary of the marts."""
-    import duckdb
+def print_summary(engine: Engine) -> None:
+    """A short summary of the marts, read the same way on every engine."""
+    counts = [[m, f"{engine.scalar_row(f'select count(*) from {MODEL_SCHEMA}.{m}')[0]:,}"] for m in SUMMARY_MODELS]
+    print("rows per model")
+    _print_table(["model", "rows"], counts)
 
-    with duckdb.connect(str(db), read_only=True) as conn:
-        models = ["stg_users", "stg_events", "stg_orders", "int_user_activity", "int_user_orders",
-                  "int_event_sessions", "user_metrics", "cohort_summary", "cohort_retention",
-                  "product_summary", "daily_summary", "data_quality_summary"]
-        counts = [[m, f"{conn.execute(f'select count(*) from main.{m}').fetchone()[0]:,}"] for m in models]
-        print("rows per model")
-        _print_table(["model", "rows"], counts)
+    revenue, orders, buyers = engine.scalar_row(
+        "select coalesce(sum(total_revenue), 0), coalesce(sum(total_orders), 0), "
+        f"coalesce(sum(case when total_orders > 0 then 1 else 0 end), 0) from {MODEL_SCHEMA}.user_metrics")
+    print(f"\nrevenue {revenue:,.2f} from {orders:,} valid orders by {buyers:,} buyers")
 
-        revenue, orders, buyers = conn.execute(
-            "select coalesce(sum(total_revenue), 0), coalesce(sum(total_orders), 0), "
-            "count(*) filter (where total_orders > 0) from main.user_metrics").fetchone()
-        print(f"\nrevenue {revenue:,.2f} from {orders:,} valid orders by {buyers:,} buyers")
+    _, stages = engine.query(
+        f"select user_lifecycle_stage, count(*) as users from {MODEL_SCHEMA}.user_metrics "
+        "group by user_lifecycle_stage order by users desc, user_lifecycle_stage")
+    print("\nusers by lifecycle stage")
+    _print_table(["stage", "users"], [[s, f"{n:,}"] for s, n in stages])
 
-        stages = conn.execute(
-            "select user_lifecycle_stage, count(*) from main.user_metrics group by 1 order by 2 desc").fetchall()
-        print("\nusers by lifecycle stage")
-        _print_table(["stage", "users"], [[s, f"{n:,}"] for s, n in stages])
-
-        dq = conn.execute(
-            "select source_table, data_quality_flag, row_count from main.data_quality_summary "
-            "order by source_table, data_quality_flag = 'valid' desc, row_count desc").fetchall()
-        print("\ndata quality")
-        _print_table(["raw table", "flag", "rows"], [[t, f, f"{n:,}"] for t, f, n in dq])
+    _, dq = engine.query(
+        f"select source_table, data_quality_flag, row_count from {MODEL_SCHEMA}.data_quality_summary "
+        "order by source_table, case when data_quality_flag = 'valid' then 0 else 1 end, row_count desc, "
+        "data_quality_flag")
+    print("\ndata quality")
+    _print_table(["raw table", "flag", "rows"], [[t, f, f"{n:,}"] for t, f, n in dq])
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

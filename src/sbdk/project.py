@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sbdk.engines import DuckDBEngine, Engine
+
 DB_FILE_NAME = "sbdk.duckdb"
 
 
@@ -75,16 +77,17 @@ class BuildOutcome:
 
 
 @contextmanager
-def _env(name: str, value: str) -> Iterator[None]:
-    old = os.environ.get(name)
-    os.environ[name] = value
+def _env(values: Mapping[str, str]) -> Iterator[None]:
+    old = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _close_duckdb_connections() -> None:
@@ -120,6 +123,7 @@ class DbtProject:
         threads: int | None = None,
         extra_args: list[str] | None = None,
         build_args: list[str] | None = None,
+        target: str = "duckdb",
     ) -> None:
         self.project_dir = Path(project_dir) if project_dir else find_project_dir()
         self.profiles_dir = Path(profiles_dir) if profiles_dir else self.project_dir
@@ -129,7 +133,9 @@ class DbtProject:
         self.threads = threads
         self.extra_args = list(extra_args or [])
         self.build_args = list(build_args or [])
+        self.target = target
         self._manifest: Any = None
+        self._parse_env: dict[str, str] | None = None
 
     def _args(self, command: str, *extra: str) -> list[str]:
         args = [
@@ -139,76 +145,83 @@ class DbtProject:
             "--target-path", str(self.work_dir / "target"),
             "--log-path", str(self.work_dir / "logs"),
             "--vars", json.dumps(self.vars, sort_keys=True),
+            "--target", self.target,
             "--quiet",
         ]
         if self.threads:
             args += ["--threads", str(self.threads)]
         return args + self.extra_args + list(extra)
 
-    def _invoke(self, args: list[str], db_path: Path) -> Any:
+    def _invoke(self, args: list[str], env: Mapping[str, str]) -> Any:
         from dbt.cli.main import dbtRunner
 
         runner = dbtRunner(manifest=self._manifest) if self._manifest is not None else dbtRunner()
-        with _env("SBDK_DUCKDB_PATH", str(db_path)), _env("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"):
+        with _env({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             try:
                 return runner.invoke(args)
             finally:
-                _close_duckdb_connections()
+                if self.target == "duckdb":
+                    _close_duckdb_connections()
 
-    def parse(self) -> Any:
-        """Parse the project once; later builds reuse the manifest."""
+    def parse(self, engine: Engine | None = None) -> Any:
+        """Parse the project once; later builds reuse the manifest.
+
+        What the profile reads from the environment at parse time (a PostgreSQL database
+        name, a source's schema) is baked into the manifest, so every later build must
+        use an engine with the same settings (for DuckDB: a file of the same name).
+        """
         if self._manifest is None:
-            placeholder = self.work_dir / "parse" / DB_FILE_NAME
-            placeholder.parent.mkdir(parents=True, exist_ok=True)
-            result = self._invoke(self._args("parse"), placeholder)
+            if engine is None:
+                if self.target != "duckdb":
+                    raise ValueError(f"parsing for target {self.target} needs its engine")
+                placeholder = self.work_dir / "parse" / DB_FILE_NAME
+                placeholder.parent.mkdir(parents=True, exist_ok=True)
+                engine = DuckDBEngine(placeholder)
+            env = engine.dbt_env()
+            result = self._invoke(self._args("parse"), env)
             if not result.success or result.result is None:
                 raise BuildError(f"dbt parse failed: {_short(str(result.exception))}")
             self._manifest = result.result
+            self._parse_env = env
         return self._manifest
 
-    def build(self, db_path: str | Path, *extra: str) -> BuildOutcome:
-        """`dbt build` on the DuckDB file `db_path` (its name must be sbdk.duckdb)."""
-        db_path = Path(db_path)
-        if db_path.name != DB_FILE_NAME:
-            raise ValueError(f"the database file must be named {DB_FILE_NAME}, got {db_path.name}")
-        self.parse()
-        return self._run(self._args("build", *self.build_args, *extra), db_path)
+    def build(self, engine: Engine, *extra: str) -> BuildOutcome:
+        """`dbt build` on ``engine``, reusing the parsed manifest (for DuckDB, the
+        file must be named sbdk.duckdb)."""
+        if engine.name != self.target:
+            raise ValueError(f"this project builds target {self.target}, not {engine.name}")
+        if isinstance(engine, DuckDBEngine) and engine.path.name != DB_FILE_NAME:
+            raise ValueError(f"the database file must be named {DB_FILE_NAME}, got {engine.path.name}")
+        self.parse(engine)
+        if self.target != "duckdb" and engine.dbt_env() != self._parse_env:
+            raise ValueError("the engine's settings differ from those the project was parsed with")
+        return self._run(self._args("build", *self.build_args, *extra), engine)
 
-    def build_file(self, db_path: str | Path, *extra: str) -> BuildOutcome:
-        """One `dbt build` on any DuckDB file, parsing as part of the invocation."""
-        db_path = Path(db_path)
+    def build_file(self, engine: Engine, *extra: str) -> BuildOutcome:
+        """One `dbt build` on ``engine`` (any DuckDB file name), parsing as part of the invocation."""
         self._manifest = None
-        return self._run(self._args("build", *extra), db_path)
+        return self._run(self._args("build", *extra), engine)
 
-    def _run(self, args: list[str], db_path: Path) -> BuildOutcome:
+    def _run(self, args: list[str], engine: Engine) -> BuildOutcome:
         import time
 
         start = time.perf_counter()
-        result = self._invoke(args, db_path)
+        result = self._invoke(args, engine.dbt_env())
         outcome = summarize(result)
-        attach_failing_rows(outcome.errors, db_path)
+        attach_failing_rows(outcome.errors, engine)
         outcome.seconds = time.perf_counter() - start
         return outcome
 
 
-def attach_failing_rows(problems: list[NodeProblem], db_path: Path, limit: int = 5) -> None:
+def attach_failing_rows(problems: list[NodeProblem], engine: Engine, limit: int = 5) -> None:
     """Show the rows a failing test returned, so a failure points at the data."""
-    failing = [p for p in problems if p.compiled_sql]
-    if not failing:
-        return
-    import duckdb
-
-    try:
-        conn = duckdb.connect(str(db_path), read_only=True)
-    except duckdb.Error:
-        return
-    with conn:
-        for problem in failing:
-            try:
-                rel = conn.sql(f"select * from ({problem.compiled_sql}) as failing_rows limit {limit}")
-                problem.rows = [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
-            except duckdb.Error:  # the rows are a help, never a second failure
-                continue
+    for problem in problems:
+        if not problem.compiled_sql:
+            continue
+        try:
+            problem.rows = engine.rows(f"select * from ({problem.compiled_sql}) as failing_rows limit {limit}")
+        except Exception:  # noqa: BLE001 - the rows are a help, never a second failure
+            continue
 
 
 def summarize(result: Any) -> BuildOutcome:

@@ -1,0 +1,45 @@
+"""The ``--engine`` option of the test suite (a plugin loaded through ``addopts``, so
+the option exists whatever paths pytest is given).
+
+``pytest --engine postgres`` (or ``spark``) runs the SQL-facing tests marked
+``engines(<name>)`` on that engine and deselects the rest; the default, DuckDB,
+runs everything.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sbdk.engines import ENGINES
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine", choices=ENGINES, default=os.environ.get("SBDK_TEST_ENGINE", "duckdb"),
+        help="warehouse the SQL tests build on (default duckdb, or $SBDK_TEST_ENGINE); with postgres "
+             "or spark only the tests marked engines(<name>) run",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "engines(*names, duckdb=True): besides DuckDB (unless duckdb=False), the engines this test "
+        "also runs on (--engine NAME)"
+    )
+
+
+def _runs_on(item: pytest.Item, engine: str) -> bool:
+    marker = item.get_closest_marker("engines")
+    if engine == "duckdb":  # everything, except the tests that compare another engine with DuckDB
+        return marker is None or marker.kwargs.get("duckdb", True)
+    return marker is not None and engine in marker.args
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    engine = config.getoption("--engine")
+    drop = [item for item in items if not _runs_on(item, engine)]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if _runs_on(item, engine)]

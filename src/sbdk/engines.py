@@ -1,0 +1,398 @@
+"""The warehouses the package runs on, seen from Python: load raw tables, run a query.
+
+Each engine is the dbt target of the same name in the project's ``profiles.yml``:
+
+* ``duckdb``: the embedded DuckDB file named by ``SBDK_DUCKDB_PATH``;
+* ``postgres``: a PostgreSQL server named by ``SBDK_PG_*`` (else libpq's ``PG*``) variables;
+* ``spark``: Spark through ``dbt-spark``'s ``session`` method, in this process (local mode,
+  warehouse and metastore under ``SBDK_SPARK_DIR``, session time zone UTC).
+
+Raw tables are loaded through each engine's bulk path (Arrow for DuckDB and Spark, ``COPY``
+for PostgreSQL), never row by row. Queries return plain Python values: ``int``, ``float``,
+``Decimal``, ``str``, ``date`` and naive UTC ``datetime``, the same on every engine.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+ENGINES = ("duckdb", "postgres", "spark")
+RAW_SCHEMA = "raw"
+#: The schema the models are built in (the profile's schema on every target).
+MODEL_SCHEMA = "main"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns decoded to their value type (Spark and CSV want plain arrays)."""
+    columns = [
+        col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col for col in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
+
+
+class Engine:
+    """A warehouse the package is built on."""
+
+    name: str = ""
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables the project's profile reads for this engine."""
+        return {}
+
+    def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
+        raise NotImplementedError
+
+    def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
+        """Bulk-copy ``schema.<table>`` of a DuckDB file (as written by ``sbdk generate``)."""
+        raise NotImplementedError
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Column names and rows of a query."""
+        raise NotImplementedError
+
+    def rows(self, sql: str) -> list[dict[str, Any]]:
+        names, rows = self.query(sql)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def scalar_row(self, sql: str) -> tuple:
+        return self.query(sql)[1][0]
+
+    def text_columns(self, schema: str, table: str) -> list[str]:
+        """The text columns of a table (for the personal-data check)."""
+        raise NotImplementedError
+
+    def drop_schemas(self, *schemas: str) -> None:
+        """Drop whole schemas (and everything in them) so the next build starts empty."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------- DuckDB
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def dbt_env(self) -> dict[str, str]:
+        return {"SBDK_DUCKDB_PATH": str(self.path)}
+
+    def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
+        import duckdb
+
+        with duckdb.connect(str(self.path)) as conn:
+            conn.execute(f"create schema if not exists {_q(schema)}")
+            for name, table in tables.items():
+                conn.register("__sbdk_load", table)
+                conn.execute(f"create or replace table {_q(schema)}.{_q(name)} as select * from __sbdk_load")
+                conn.unregister("__sbdk_load")
+
+    def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
+        import duckdb
+
+        if Path(db_path).resolve() == self.path.resolve():
+            return
+        with duckdb.connect(str(self.path)) as conn:
+            conn.execute(f"attach '{Path(db_path).resolve()}' as __sbdk_src (read_only)")
+            conn.execute(f"create schema if not exists {_q(schema)}")
+            for table in tables:
+                conn.execute(f"create or replace table {_q(schema)}.{_q(table)} as "
+                             f"select * from __sbdk_src.{_q(schema)}.{_q(table)}")
+            conn.execute("detach __sbdk_src")
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        import duckdb
+
+        with duckdb.connect(str(self.path), read_only=True) as conn:
+            rel = conn.sql(sql)
+            return list(rel.columns), rel.fetchall()
+
+    def text_columns(self, schema: str, table: str) -> list[str]:
+        _, rows = self.query(
+            "select column_name from information_schema.columns "
+            f"where table_schema = '{schema}' and table_name = '{table}' and data_type = 'VARCHAR'"
+        )
+        return [r[0] for r in rows]
+
+    def drop_schemas(self, *schemas: str) -> None:
+        import duckdb
+
+        with duckdb.connect(str(self.path)) as conn:
+            for schema in schemas:
+                conn.execute(f"drop schema if exists {_q(schema)} cascade")
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def postgres_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Connection settings: ``SBDK_PG_<NAME>``, else libpq's ``PG<NAME>``, else a default."""
+    env = os.environ if env is None else env
+    defaults = {"HOST": "localhost", "PORT": "5432", "USER": "postgres", "PASSWORD": "", "DATABASE": "sbdk"}
+    return {
+        name: env.get(f"SBDK_PG_{name}") or env.get("PGDATABASE" if name == "DATABASE" else f"PG{name}") or default
+        for name, default in defaults.items()
+    }
+
+
+_PG_TYPES = (
+    (pa.types.is_boolean, "boolean"),
+    (pa.types.is_integer, "bigint"),
+    (pa.types.is_floating, "double precision"),
+    (pa.types.is_date, "date"),
+    (pa.types.is_string, "text"),
+    (pa.types.is_large_string, "text"),
+)
+
+
+def _pg_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_dictionary(arrow_type):
+        return _pg_type(arrow_type.value_type)
+    if pa.types.is_decimal(arrow_type):
+        return f"numeric({arrow_type.precision}, {arrow_type.scale})"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz" if arrow_type.tz else "timestamp"
+    for check, name in _PG_TYPES:
+        if check(arrow_type):
+            return name
+    raise ValueError(f"no PostgreSQL type for the Arrow type {arrow_type}")
+
+
+class PostgresEngine(Engine):
+    name = "postgres"
+
+    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
+        self.settings = dict(settings or postgres_settings())
+        self._conn: Any = None
+
+    def dbt_env(self) -> dict[str, str]:
+        return {f"SBDK_PG_{k}": v for k, v in self.settings.items()}
+
+    def connect(self, database: str | None = None) -> Any:
+        import psycopg2
+
+        s = self.settings
+        conn = psycopg2.connect(
+            host=s["HOST"], port=int(s["PORT"]), user=s["USER"], password=s["PASSWORD"] or None,
+            dbname=database or s["DATABASE"], connect_timeout=10,
+        )
+        conn.autocommit = True
+        return conn
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            self._conn = self.connect()
+        return self._conn
+
+    def create_database(self) -> None:
+        """Create the settings' database if it does not exist (connecting to ``postgres``)."""
+        conn = self.connect("postgres")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select 1 from pg_database where datname = %s", [self.settings["DATABASE"]])
+                if cur.fetchone() is None:
+                    cur.execute(f"create database {_q(self.settings['DATABASE'])}")
+        finally:
+            conn.close()
+
+    def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
+        import pyarrow.csv as pacsv
+
+        conn = self._connection()
+        with conn.cursor() as cur:
+            cur.execute(f"create schema if not exists {_q(schema)}")
+            for name, table in tables.items():
+                table = _plain(table)
+                target = f"{_q(schema)}.{_q(name)}"
+                columns = ", ".join(f"{_q(f.name)} {_pg_type(f.type)}" for f in table.schema)
+                cur.execute(f"drop table if exists {target}")
+                cur.execute(f"create table {target} ({columns})")
+                if table.num_rows:
+                    buffer = io.BytesIO()
+                    # nulls as empty fields, empty texts quoted (""): COPY tells them apart
+                    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+                    buffer.seek(0)
+                    names = ", ".join(_q(n) for n in table.column_names)
+                    cur.copy_expert(f"copy {target} ({names}) from stdin with (format csv)", buffer)
+
+    def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
+        """Each table exported by DuckDB as CSV and read by ``COPY ... FROM STDIN``."""
+        import tempfile
+
+        import duckdb
+
+        conn = self._connection()
+        with duckdb.connect(str(db_path), read_only=True) as src, tempfile.TemporaryDirectory() as tmp:
+            for table in tables:
+                source = f"{_q(schema)}.{_q(table)}"
+                arrow_schema = src.sql(f"select * from {source} limit 0").to_arrow_table().schema
+                target = f"{_q(schema)}.{_q(table)}"
+                csv_path = Path(tmp) / f"{table}.csv"
+                # nulls as empty fields, empty texts quoted (""): COPY tells them apart
+                src.execute(f"copy {source} to '{csv_path}' (format csv, header false)")
+                with conn.cursor() as cur, csv_path.open("rb") as fh:
+                    cur.execute(f"create schema if not exists {_q(schema)}")
+                    cur.execute(f"drop table if exists {target}")
+                    columns = ", ".join(f"{_q(f.name)} {_pg_type(f.type)}" for f in arrow_schema)
+                    cur.execute(f"create table {target} ({columns})")
+                    names = ", ".join(_q(n) for n in arrow_schema.names)
+                    cur.copy_expert(f"copy {target} ({names}) from stdin with (format csv)", fh)
+                csv_path.unlink()
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        with self._connection().cursor() as cur:
+            cur.execute(sql)
+            names = [d.name for d in cur.description]
+            return names, [tuple(r) for r in cur.fetchall()]
+
+    def text_columns(self, schema: str, table: str) -> list[str]:
+        _, rows = self.query(
+            "select column_name from information_schema.columns "
+            f"where table_schema = '{schema}' and table_name = '{table}' "
+            "and data_type in ('text', 'character varying', 'character')"
+        )
+        return [r[0] for r in rows]
+
+    def drop_schemas(self, *schemas: str) -> None:
+        with self._connection().cursor() as cur:
+            for schema in schemas:
+                cur.execute(f"drop schema if exists {_q(schema)} cascade")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+# ---------------------------------------------------------------- Spark
+
+
+def spark_conf(base_dir: str | Path) -> dict[str, str]:
+    """Spark settings of the package's local runs: UTC, small shuffles, state under base_dir."""
+    base = Path(base_dir).resolve()
+    return {
+        "spark.master": "local[2]",
+        "spark.app.name": "sbdk",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.warehouse.dir": str(base / "warehouse"),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={base / 'derby'} -Duser.timezone=UTC",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={base / 'metastore_db'};create=true",
+        "spark.sql.catalogImplementation": "hive",
+        # dbt runs one small query per node: few partitions, no UI, no adaptive re-planning
+        "spark.sql.shuffle.partitions": "2",
+        "spark.default.parallelism": "2",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.adaptive.enabled": "false",
+        "spark.driver.memory": os.environ.get("SBDK_SPARK_DRIVER_MEMORY", "2g"),
+    }
+
+
+class SparkEngine(Engine):
+    """Spark in local mode inside this process (the session dbt-spark's ``session`` method uses)."""
+
+    name = "spark"
+
+    def __init__(self, base_dir: str | Path) -> None:
+        self.base_dir = Path(base_dir)
+        self._spark: Any = None
+
+    def dbt_env(self) -> dict[str, str]:
+        return {"SBDK_SPARK_DIR": str(self.base_dir)}
+
+    @property
+    def spark(self) -> Any:
+        return self.start()
+
+    def start(self) -> Any:
+        """The Spark session, started (with its JVM) on first use with the package's settings."""
+        if self._spark is None:
+            from pyspark.sql import SparkSession
+
+            self.base_dir.mkdir(parents=True, exist_ok=True)
+            os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+            builder = SparkSession.builder
+            for key, value in spark_conf(self.base_dir).items():
+                builder = builder.config(key, value)
+            self._spark = builder.enableHiveSupport().getOrCreate()
+            self._spark.sparkContext.setLogLevel("ERROR")
+        return self._spark
+
+    def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
+        spark = self.spark
+        spark.sql(f"create database if not exists {schema}")
+        for name, table in tables.items():
+            table = _plain(table)
+            spark.sql(f"drop table if exists {schema}.{name}")
+            frame = spark.createDataFrame(table)
+            frame.write.format("parquet").mode("overwrite").saveAsTable(f"{schema}.{name}")
+
+    def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
+        """Each table exported by DuckDB as Parquet and read by Spark into a parquet table."""
+        import duckdb
+
+        spark = self.spark
+        spark.sql(f"create database if not exists {schema}")
+        staging = self.base_dir / "load"
+        staging.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(db_path), read_only=True) as src:
+            for table in tables:
+                parquet = staging / f"{table}.parquet"
+                src.execute(f"copy {_q(schema)}.{_q(table)} to '{parquet}' (format parquet)")
+                spark.sql(f"drop table if exists {schema}.{table}")
+                spark.read.parquet(str(parquet)).write.format("parquet").mode("overwrite") \
+                    .saveAsTable(f"{schema}.{table}")
+                parquet.unlink()
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        result = self.spark.sql(sql).toArrow()
+        names = result.column_names
+        columns = [_naive_utc(col.to_pylist(), col.type) for col in result.columns]
+        return names, list(zip(*columns, strict=True)) if columns else []
+
+    def text_columns(self, schema: str, table: str) -> list[str]:
+        from pyspark.sql.types import StringType, VarcharType
+
+        fields = self.spark.table(f"{schema}.{table}").schema.fields
+        return [f.name for f in fields if isinstance(f.dataType, StringType | VarcharType)]
+
+    def drop_schemas(self, *schemas: str) -> None:
+        for schema in schemas:
+            self.spark.sql(f"drop database if exists {schema} cascade")
+
+    def close(self) -> None:
+        if self._spark is not None:
+            self._spark.stop()
+            self._spark = None
+
+
+def _naive_utc(values: Sequence[Any], arrow_type: pa.DataType) -> list[Any]:
+    """Spark hands timestamps over as UTC-aware datetimes: drop the (UTC) zone."""
+    if pa.types.is_timestamp(arrow_type) and arrow_type.tz:
+        return [v if v is None else v.replace(tzinfo=None) for v in values]
+    return list(values)
+
+
+def engine_for(name: str, *, duckdb_path: str | Path | None = None, spark_dir: str | Path | None = None) -> Engine:
+    """The engine of a dbt target name."""
+    if name == "duckdb":
+        return DuckDBEngine(duckdb_path or os.environ.get("SBDK_DUCKDB_PATH", "sbdk.duckdb"))
+    if name == "postgres":
+        return PostgresEngine()
+    if name == "spark":
+        return SparkEngine(spark_dir or os.environ.get("SBDK_SPARK_DIR", "sbdk_spark"))
+    raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
