@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "python_tests"), str(ROOT / "src")]
 
-from conftest import HARNESS_BUILD_ARGS, HARNESS_DBT_ARGS, HARNESS_VARS  # noqa: E402
-from harness import assert_build_ok, build_scenario  # noqa: E402
-from sbdk.project import DbtProject  # noqa: E402
+from harness import HARNESS_BUILD_ARGS, HARNESS_DBT_ARGS, HARNESS_VARS, assert_build_ok, build_scenario  # noqa: E402
+from sbdk.engines import DuckDBEngine  # noqa: E402
+from sbdk.project import DB_FILE_NAME, DbtProject  # noqa: E402
 from test_scenarios import SCENARIOS, load_scenario_raw  # noqa: E402
 
 
@@ -46,7 +46,8 @@ def main() -> int:
     costs = []
     for i, folder in enumerate(folders):
         t0 = time.perf_counter()
-        scenario = build_scenario(project, work / f"s{i}", load_scenario_raw(folder))
+        (work / f"s{i}").mkdir()
+        scenario = build_scenario(project, DuckDBEngine(work / f"s{i}" / DB_FILE_NAME), load_scenario_raw(folder))
         costs.append(time.perf_counter() - t0)
         assert_build_ok(scenario)
     median = statistics.median(costs)
@@ -54,8 +55,9 @@ def main() -> int:
           f"(min {min(costs):.2f}, max {max(costs):.2f}; {scenario.outcome.passed} nodes passed)")
 
     # The same build as a plain command line, for comparison.
-    db = work / "cli" / "sbdk.duckdb"
-    build_scenario(project, db.parent, load_scenario_raw(folders[0]))
+    db = work / "cli" / DB_FILE_NAME
+    db.parent.mkdir()
+    build_scenario(project, DuckDBEngine(db), load_scenario_raw(folders[0]))
     dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "SBDK_DUCKDB_PATH": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     t0 = time.perf_counter()
