@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -75,6 +76,8 @@ class Scenario:
 
     engine: Engine
     outcome: BuildOutcome
+    #: The contracted models (marts) and their columns' declared data types.
+    contracts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rows(self, model: str, *, exclude: Sequence[str] = ("dbt_updated_at",)) -> list[dict]:
         return read_rows(self.engine, model, exclude=exclude)
@@ -153,7 +156,7 @@ def build_scenario(
         engine.load_duckdb_tables(copy_raw_from, RAW_TABLES)
     else:
         engine.load_raw(text_tables(raw or {}))
-    return Scenario(engine=engine, outcome=project.build(engine))
+    return Scenario(engine=engine, outcome=project.build(engine), contracts=project.contracts())
 
 
 def assert_all(title: str, checks: Iterable[Callable[[], None]]) -> None:
@@ -374,17 +377,39 @@ _INVARIANT_QUERIES: dict[str, str] = {
 }
 
 
+#: The contracts' names of a text type (each properties file spells it per engine).
+CONTRACT_TEXT_TYPES = ("varchar", "string", "text")
+#: How assert_no_email_in_marts names each column it checks in its compiled SQL.
+_PII_CHECKED = re.compile(r"select '(\w+)' as model_name, '(\w+)' as column_name")
+
+
 def assert_invariants(scenario: Scenario) -> None:
-    """The contract's invariants, checked with queries of their own on the built models."""
+    """The contract's invariants, checked with queries of their own on the built models;
+    and the personal-data check sees every text column of the marts on this engine."""
     failures = []
     engine = scenario.engine
     for name, sql in _INVARIANT_QUERIES.items():
         values = engine.scalar_row(sql)
         if len({Decimal(str(v)) for v in values}) != 1:
             failures.append(f"{name}: {list(values)}")
-    for mart in MARTS:
-        for col in engine.text_columns(MODEL_SCHEMA, mart):
-            n = engine.scalar_row(f"select count(*) from {MODEL_SCHEMA}.{mart} where {col} like '%@%'")[0]
-            if n:
-                failures.append(f"{mart}.{col} holds {n} value(s) with '@'")
+    contract_text = {
+        (mart, column) for mart, columns in scenario.contracts.items()
+        for column, data_type in columns.items() if data_type in CONTRACT_TEXT_TYPES
+    }
+    engine_text = {(mart, column) for mart in scenario.contracts for column in engine.text_columns(MODEL_SCHEMA, mart)}
+    if engine_text != contract_text:
+        failures.append(f"text columns of the marts on {engine.name} {sorted(engine_text)} "
+                        f"!= those of the contracts {sorted(contract_text)}")
+    if not contract_text:
+        failures.append("the contracts declare no text column in any mart: the personal-data check proves nothing")
+    pii_sql = scenario.outcome.compiled_tests.get("assert_no_email_in_marts")
+    if pii_sql is None:
+        failures.append("the build did not run assert_no_email_in_marts")
+    elif set(_PII_CHECKED.findall(pii_sql)) != contract_text:
+        failures.append(f"assert_no_email_in_marts checked {sorted(set(_PII_CHECKED.findall(pii_sql)))}, "
+                        f"the marts' text columns are {sorted(contract_text)}")
+    for mart, column in sorted(engine_text):
+        n = engine.scalar_row(f"select count(*) from {MODEL_SCHEMA}.{mart} where {column} like '%@%'")[0]
+        if n:
+            failures.append(f"{mart}.{column} holds {n} value(s) with '@'")
     assert not failures, "invariants broken:\n  " + "\n  ".join(failures)

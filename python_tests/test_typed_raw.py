@@ -64,7 +64,7 @@ def test_typed_raw_columns_match_the_reference(dbt_project, tmp_path) -> None:
     with duckdb.connect(str(db_path)) as conn:
         conn.execute(RAW_SQL)
     engine = DuckDBEngine(db_path)
-    scenario = Scenario(engine=engine, outcome=dbt_project.build(engine))
+    scenario = Scenario(engine=engine, outcome=dbt_project.build(engine), contracts=dbt_project.contracts())
     expected = compute(read_raw_rows(db_path), date.fromisoformat(HARNESS_AS_OF_DATE))
     checks = [lambda: assert_build_ok(scenario)]
     if models_built(scenario):

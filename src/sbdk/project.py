@@ -67,6 +67,8 @@ class BuildOutcome:
     skipped: list[NodeProblem] = field(default_factory=list)
     passed: int = 0
     seconds: float = 0.0
+    #: The compiled SQL of every test that ran, by test name (what a check inspected).
+    compiled_tests: dict[str, str] = field(default_factory=dict, repr=False)
 
     def raise_for_errors(self) -> None:
         if not self.success:
@@ -185,6 +187,16 @@ class DbtProject:
             self._parse_env = env
         return self._manifest
 
+    def contracts(self) -> dict[str, dict[str, str]]:
+        """The contracted models (the marts) and their columns' declared data types, as
+        parsed for this target."""
+        manifest = self.parse()
+        return {
+            node.name: {name: (column.data_type or "").lower() for name, column in node.columns.items()}
+            for node in manifest.nodes.values()
+            if node.resource_type == "model" and node.package_name == "sbdk" and node.config.contract.enforced
+        }
+
     def build(self, engine: Engine, *extra: str) -> BuildOutcome:
         """`dbt build` on ``engine``, reusing the parsed manifest (for DuckDB, the
         file must be named sbdk.duckdb)."""
@@ -237,6 +249,8 @@ def summarize(result: Any) -> BuildOutcome:
         kind = getattr(node, "resource_type", "node")
         kind = str(kind).lower().split(".")[-1]
         problem = NodeProblem(kind, node.name, status, _short(node_result.message))
+        if kind == "test":
+            outcome.compiled_tests[node.name] = getattr(node, "compiled_code", None) or ""
         if kind == "test" and status in ("fail", "warn"):
             problem.compiled_sql = getattr(node, "compiled_code", None)
         if status in ("error", "fail", "runtime error"):
