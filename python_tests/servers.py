@@ -72,7 +72,8 @@ def temporary_postgres(port_attempts: int = 3) -> Iterator[dict[str, str]]:
         init = run(_pg_binary("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
                    "--no-sync", "-E", "UTF8", "--locale=C")
         if init.returncode != 0:
-            raise RuntimeError(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
+            who = f" (the server runs as {user!r}: its folder {base} must be reachable by that account)" if user else ""
+            raise RuntimeError(f"initdb failed{who}: {init.stderr.strip() or init.stdout.strip()}")
         for _ in range(port_attempts):  # another process may take the port in between
             port = _free_port()
             options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={sockets} "

@@ -289,7 +289,10 @@ def spark_conf(base_dir: str | Path) -> dict[str, str]:
         "spark.app.name": "sbdk",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.warehouse.dir": str(base / "warehouse"),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={base / 'derby'} -Duser.timezone=UTC",
+        # everything the JVM writes (Derby's log, scratch space) stays under base_dir
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={base / 'derby'} -Djava.io.tmpdir={base / 'tmp'} "
+                                         "-Duser.timezone=UTC",
+        "spark.local.dir": str(base / "local"),
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={base / 'metastore_db'};create=true",
         "spark.sql.catalogImplementation": "hive",
         # dbt runs one small query per node: few partitions, no UI, no adaptive re-planning
@@ -323,7 +326,8 @@ class SparkEngine(Engine):
         if self._spark is None:
             from pyspark.sql import SparkSession
 
-            self.base_dir.mkdir(parents=True, exist_ok=True)
+            for folder in ("tmp", "local", "derby"):
+                (self.base_dir / folder).mkdir(parents=True, exist_ok=True)
             os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
             builder = SparkSession.builder
             for key, value in spark_conf(self.base_dir).items():
