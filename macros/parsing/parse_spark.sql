@@ -100,21 +100,26 @@
     PostgreSQL's numeric does, never through a double) by try_cast to
     decimal(38, 18): rounded half away from zero to 18 places, and null when
     the value needs more than 20 integer digits, as DuckDB's
-    try_cast(... as decimal(38, 18)). An exponent of more than 4 digits
-    (leading zeros aside) makes the value 0 when negative and null when
-    positive, even for a zero mantissa, as in the PostgreSQL implementation.
-    (DuckDB itself differs on a few contrived texts: mantissas of more than 38
-    digits, exponents beyond +-32767.) -#}
+    try_cast(... as decimal(38, 18)). Exponents follow DuckDB too: one outside
+    -32768..32767 makes the value null ('1e-99999', '0e99999'); one of more
+    than 4 digits (leading zeros aside) makes it 0 when negative or when the
+    mantissa is zero ('1e-10000', '0e10000'), else null ('1e10000'). (DuckDB
+    still differs on contrived texts with more than 38 mantissa digits, e.g.
+    '0.<38 zeros>1e39'; the PostgreSQL implementation makes '0e10000' null and
+    '1e-99999' 0.) -#}
 {% macro spark__parse_amount_text(text) -%}
     {%- set pattern = '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$' -%}
+    {#- the exponent as written ('' without one) and its digits without leading zeros -#}
     {%- set exponent = "regexp_extract(" ~ text ~ ", '[eE]([+-]?[0-9]+)$', 1)" -%}
-    {#- its digits without leading zeros ('' for an exponent of 0) -#}
     {%- set exponent_digits = "regexp_extract(" ~ exponent ~ ", '[1-9][0-9]*$', 0)" -%}
     case when {{ sbdk._spark_full_match(text, pattern) }} then
         case
+            when {{ exponent }} = '' then try_cast({{ text }} as decimal(38, 18))
+            when not coalesce(try_cast({{ exponent }} as int) between -32768 and 32767, false) then null
             when length({{ exponent_digits }}) > 4 then
                 case
-                    when {{ exponent }} like '-%' then cast(0 as decimal(38, 18))
+                    when {{ exponent }} like '-%' or {{ text }} rlike '^[+-]?[0.]+[eE]'
+                        then cast(0 as decimal(38, 18))
                 end
             else try_cast({{ text }} as decimal(38, 18))
         end
