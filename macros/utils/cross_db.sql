@@ -129,3 +129,52 @@
 {% macro default__text_after_last(text, separator) -%}
     {{ dbt.right(text, dbt.position(separator, 'reverse(' ~ text ~ ')') ~ ' - 1') }}
 {%- endmacro %}
+
+
+{#- Spark: sequence() exploded, bounds computed once; an empty spine (no bounds,
+    or first > last) has no rows instead of a descending sequence. -#}
+{% macro spark__day_spine(start_date, end_date) -%}
+    select explode(
+        case
+            when spine_bounds.first_day <= spine_bounds.last_day
+                then sequence(spine_bounds.first_day, spine_bounds.last_day, interval 1 day)
+        end
+    ) as date_day
+    from (
+        select
+            cast({{ start_date }} as date) as first_day,
+            cast({{ end_date }} as date) as last_day
+    ) as spine_bounds
+{%- endmacro %}
+
+
+{#- Spark: no rows when the upper bound is negative (sequence(0, -1) would
+    count down). -#}
+{% macro spark__integer_range(upper_expression) -%}
+    select explode(
+        case
+            when range_bounds.upper_n >= 0
+                then sequence(cast(0 as bigint), range_bounds.upper_n)
+        end
+    ) as n
+    from (
+        select cast(({{ upper_expression }}) as bigint) as upper_n
+    ) as range_bounds
+{%- endmacro %}
+
+
+{#- Whether a column of a relation (from adapter.get_columns_in_relation) holds
+    text. Column.is_string() knows only the names of the ANSI family (varchar,
+    text, character varying ...), not Spark's `string`. -#}
+{% macro is_text_column(column) -%}
+    {{ return(adapter.dispatch('is_text_column', 'sbdk')(column)) }}
+{%- endmacro %}
+
+{% macro default__is_text_column(column) -%}
+    {{ return(column.is_string()) }}
+{%- endmacro %}
+
+{% macro spark__is_text_column(column) -%}
+    {%- set dtype = (column.dtype or '') | lower -%}
+    {{ return(column.is_string() or dtype == 'string' or dtype.startswith('varchar') or dtype.startswith('char')) }}
+{%- endmacro %}

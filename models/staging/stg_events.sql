@@ -23,8 +23,8 @@ valid_users as (
 
 event_categories as (
     select
-        event_type,
-        event_category
+        cast(event_type as {{ dbt.type_string() }}) as event_type,
+        cast(event_category as {{ dbt.type_string() }}) as event_category
     from {{ ref('sbdk_event_type_categories') }}
 ),
 

@@ -20,15 +20,15 @@ valid_users as (
 
 revenue_types as (
     select
-        product_category,
-        revenue_type
+        cast(product_category as {{ dbt.type_string() }}) as product_category,
+        cast(revenue_type as {{ dbt.type_string() }}) as revenue_type
     from {{ ref('sbdk_product_revenue_types') }}
 ),
 
 payment_method_groups as (
     select
-        payment_method,
-        payment_method_group
+        cast(payment_method as {{ dbt.type_string() }}) as payment_method,
+        cast(payment_method_group as {{ dbt.type_string() }}) as payment_method_group
     from {{ ref('sbdk_payment_method_groups') }}
 ),
 
