@@ -141,7 +141,7 @@ def test_interrupted_generation_leaves_previous_tables(tmp_path: Path) -> None:
     assert proc.returncode == 130, (proc.returncode, err)
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert err.strip().splitlines() == [
-        "sbdk: interrupted; the raw tables were left as they were before this run"], err
+        f"sbdk: interrupted; {db} still holds the previous result"], err
     with duckdb.connect(str(db), read_only=True) as conn:
         after = conn.execute("select count(*), sum(hash(user_id)) from raw.raw_users").fetchone()
         leftovers = conn.execute(

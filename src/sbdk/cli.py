@@ -1,28 +1,39 @@
 """The `sbdk` command: a thin shell over `sbdk.generate` and `sbdk.project`.
 
     sbdk generate --users N [--seed S] [--db PATH] [--schema raw] [--start DATE] [--end DATE] [--dirty RATE]
-    sbdk run [--users N] [--seed S] [--as-of DATE] [--db PATH] [--dirty RATE]
+    sbdk run [--users N] [--seed S] [--as-of DATE] [--db PATH] [--dirty RATE] [--threads N] [--target ENGINE]
 
-Errors are one line on stderr and a non-zero exit, never a traceback.
+Exit codes: 0 success, 1 a failed command (one line naming what failed), 2 bad usage,
+130 interrupted. Never a traceback, unless `--debug`.
+
+A run is one transaction for the user: it holds an exclusive lock on `<db>.lock` from start
+to end, builds in a new file beside the database and renames it over the database only when
+the build succeeded, so the database always holds one complete result (see `sbdk.runfile`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 from sbdk import __version__
 from sbdk._signals import install_first_interrupt_handler
-from sbdk.engines import ENGINES, MODEL_SCHEMA, Engine
+from sbdk.engines import ENGINES, MODEL_SCHEMA, Engine, engine_for
+from sbdk.runfile import publish
 
-DEFAULT_DB = "target/sbdk.duckdb"
+#: Outside dbt's target/ folder, which `dbt clean` empties.
+DEFAULT_DB = "sbdk.duckdb"
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+MAX_THREADS = 64
 
 
 #: The models whose row counts the summary prints, in the order of the layers.
@@ -53,6 +64,14 @@ def _engine_errors() -> tuple[type[BaseException], ...]:
 
 class CliError(Exception):
     """A problem the user can fix; printed as one line."""
+
+    exit_code = EXIT_ERROR
+
+
+class UsageError(CliError):
+    """A bad argument or setting (exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 def _date(text: str) -> date:
@@ -95,6 +114,32 @@ def _seed(text: str) -> int:
     return _whole_number(text, 0)
 
 
+def _threads(text: str) -> int:
+    return _whole_number(text, 1, MAX_THREADS)
+
+
+def db_path(text: str | None, source: str = "--db") -> Path:
+    """The DuckDB file named by --db or $SBDK_DUCKDB_PATH: ``~`` expanded; empty and
+    ``:memory:`` (which would keep nothing) refused."""
+    value = (text or "").strip()
+    if not value:
+        raise UsageError(f"{source} is empty: name a DuckDB file, e.g. {DEFAULT_DB}")
+    if value.lower().startswith(":memory:"):
+        raise UsageError(f"{source} is {value!r}: an in-memory database keeps nothing; name a DuckDB file")
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise UsageError(f"{source} {path} is a folder, not a file")
+    return path
+
+
+def _db_from(args: argparse.Namespace) -> Path:
+    if args.db is not None:
+        return db_path(args.db)
+    if "SBDK_DUCKDB_PATH" in os.environ:
+        return db_path(os.environ["SBDK_DUCKDB_PATH"], "$SBDK_DUCKDB_PATH")
+    return Path(DEFAULT_DB)
+
+
 class _Parser(argparse.ArgumentParser):
     """Argument errors as one line (`sbdk run: error: ...`), exit code 2."""
 
@@ -114,13 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--users", type=_users, default=users_default, required=users_default is None,
                        help="number of users to generate" + (f" (default {users_default:,})" if users_default else ""))
         p.add_argument("--seed", type=_seed, default=42, help="random seed (default 42)")
-        p.add_argument("--db", default=os.environ.get("SBDK_DUCKDB_PATH", DEFAULT_DB),
-                       help=f"DuckDB file (default $SBDK_DUCKDB_PATH or {DEFAULT_DB})")
+        p.add_argument("--db", default=None,
+                       help=f"DuckDB file (default $SBDK_DUCKDB_PATH, else ./{DEFAULT_DB}; ~ is expanded)")
         p.add_argument("--start", type=_date, default=date(2025, 1, 1), help="first signup date (default 2025-01-01)")
         p.add_argument("--end", type=_date, default=date(2025, 12, 31), help="last activity date (default 2025-12-31)")
         p.add_argument("--dirty", type=_rate, default=0.0,
                        help="share of rows with injected data-quality problems, 0-0.5 (default 0)")
-        p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        p.add_argument("--no-progress", "--quiet", action="store_true", dest="no_progress",
+                       help="no progress output (generation bar, dbt nodes)")
+        p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
     gen = sub.add_parser("generate", help="write raw_users, raw_events and raw_orders into a DuckDB file")
     data_args(gen, None)
@@ -130,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(run, 10_000)
     run.add_argument("--as-of", type=_date, default=None,
                      help="reference date of the models (default: --end)")
-    run.add_argument("--threads", type=int, default=None, help="dbt threads (default from profiles.yml)")
+    run.add_argument("--threads", type=_threads, default=None,
+                     help=f"dbt threads, 1-{MAX_THREADS} (default $SBDK_DBT_THREADS, else 2)")
     run.add_argument("--target", choices=ENGINES, default="duckdb",
                      help="engine to build on: duckdb (the --db file itself, default), postgres (the server of "
                           "$SBDK_PG_* / $PG*) or spark (local mode, state under $SBDK_SPARK_DIR); the raw "
@@ -145,7 +193,7 @@ def _check_writable(db: Path) -> None:
     except OSError as exc:
         raise CliError(f"cannot create the folder of --db {db}: {exc.strerror or exc}") from None
     if db.is_dir():
-        raise CliError(f"--db {db} is a folder, not a file")
+        raise UsageError(f"--db {db} is a folder, not a file")
     if not os.access(folder, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
         raise CliError(f"--db {db} is not writable")
 
@@ -157,21 +205,40 @@ def _duckdb_error(exc: Exception, db: Path) -> CliError:
     return CliError(f"DuckDB could not use {db}: {text.splitlines()[0] if text else type(exc).__name__}")
 
 
+@contextmanager
+def _locked(db: Path) -> Iterator[None]:
+    """Hold the run lock of ``db`` (one line naming the holder when another command has it)."""
+    from sbdk.runfile import LockBusy, RunLock
+
+    try:
+        lock = RunLock(db).__enter__()
+    except LockBusy as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot lock {db}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     import duckdb
 
-    from sbdk.generate import generate
+    from sbdk.generate import drop_leftover_tmp_tables, generate
 
-    db = Path(args.db)
+    db = _db_from(args)
     _check_writable(db)
-    try:
-        result = generate(args.users, db_path=db, seed=args.seed, schema=args.schema,
-                          start=args.start, end=args.end, dirty=args.dirty,
-                          progress=not args.no_progress and sys.stderr.isatty())
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    except duckdb.Error as exc:
-        raise _duckdb_error(exc, db) from None
+    with _locked(db):
+        try:
+            drop_leftover_tmp_tables(db)
+            result = generate(args.users, db_path=db, seed=args.seed, schema=args.schema,
+                              start=args.start, end=args.end, dirty=args.dirty,
+                              progress=not args.no_progress and sys.stderr.isatty())
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        except duckdb.Error as exc:
+            raise _duckdb_error(exc, db) from None
     rate = result.total_rows / result.seconds if result.seconds else 0
     print(f"wrote {result.total_rows:,} raw rows to {db} (schema {args.schema}) "
           f"in {result.seconds:.1f} s ({rate / 1e6:.2f} M rows/s)")
@@ -187,34 +254,55 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Generate, build and summarise in a new file; publish it over --db only on success."""
+    from sbdk.runfile import new_file_for, remove_file, remove_leftovers
+
+    db = _db_from(args).resolve()
+    _check_writable(db)
+    with _locked(db):
+        remove_leftovers(db)
+        new = new_file_for(db)
+        remove_file(new)
+        try:
+            _generate_and_build(args, new, work_dir=db.with_name(db.stem + ".dbt"),
+                                spark_dir=Path(os.environ.get("SBDK_SPARK_DIR", db.with_name(db.stem + ".spark"))))
+            publish(new, db)
+        finally:
+            remove_file(new)
+    print(f"\n{db} now holds this result")
+    return 0
+
+
+def _generate_and_build(args: argparse.Namespace, new: Path, work_dir: Path, spark_dir: Path) -> None:
+    """Generate into ``new``, build on the target engine and print the summary."""
     import duckdb
 
     from sbdk._expected import TABLES
-    from sbdk.engines import engine_for
     from sbdk.generate import generate
+    from sbdk.progress import DbtProgress
     from sbdk.project import BuildError, DbtProject, find_project_dir
 
-    db = Path(args.db).resolve()
-    _check_writable(db)
     as_of = args.as_of or args.end
+    project_dir = find_project_dir()  # before anything is written
     try:
-        gen = generate(args.users, db_path=db, seed=args.seed, start=args.start, end=args.end,
+        gen = generate(args.users, db_path=new, seed=args.seed, start=args.start, end=args.end,
                        dirty=args.dirty, progress=not args.no_progress and sys.stderr.isatty())
     except ValueError as exc:
         raise CliError(str(exc)) from None
     except duckdb.Error as exc:
-        raise _duckdb_error(exc, db) from None
-    print(f"generated {gen.total_rows:,} raw rows in {gen.seconds:.1f} s")
+        raise _duckdb_error(exc, new) from None
+    print(f"generated {gen.total_rows:,} raw rows in {gen.seconds:.1f} s", flush=True)
 
-    engine = engine_for(args.target, duckdb_path=db, spark_dir=os.environ.get("SBDK_SPARK_DIR", db.parent / "spark"))
+    engine = engine_for(args.target, duckdb_path=new, spark_dir=spark_dir)
     try:
         if args.target != "duckdb":
-            engine.load_duckdb_tables(db, TABLES)
-            print(f"loaded the raw tables into {args.target}")
-        project_dir = find_project_dir()
-        project = DbtProject(db.parent / "dbt", {"as_of_date": as_of.isoformat()},
+            engine.load_duckdb_tables(new, TABLES)
+            print(f"loaded the raw tables into {args.target}", flush=True)
+        project = DbtProject(work_dir, {"as_of_date": as_of.isoformat()},
                              project_dir=project_dir, threads=args.threads, target=args.target)
-        outcome = project.build_file(engine)
+        callbacks = [] if args.no_progress else [DbtProgress()]
+        with callbacks[0] if callbacks else _nothing():
+            outcome = project.build_file(engine, callbacks=callbacks)
         print(f"dbt build: {outcome.passed} passed, {len(outcome.warnings)} warnings, "
               f"{len(outcome.errors)} errors, {len(outcome.skipped)} skipped in {outcome.seconds:.1f} s "
               f"(target {args.target}, as_of_date {as_of})")
@@ -230,7 +318,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(f"{args.target}: {text.splitlines()[0] if text else type(exc).__name__}") from None
     finally:
         engine.close()
-    return 0
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def print_summary(engine: Engine) -> None:
@@ -276,19 +368,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     install_first_interrupt_handler()
+    # dbt logs to a file; when the disk is full, every log call would print a
+    # "--- Logging error ---" block: the command's own error line says it once
+    logging.raiseExceptions = False
+    db = None
     try:
+        db = _db_from(args)
         if args.command == "generate":
             return cmd_generate(args)
         return cmd_run(args)
     except CliError as exc:
         print(f"sbdk: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return exc.exit_code
     except KeyboardInterrupt:
         # Python's shutdown restores the default handler: one more Ctrl-C then would turn
         # exit 130 into a death by signal
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print("sbdk: interrupted; the raw tables were left as they were before this run", file=sys.stderr)
+        where = f"{db} still holds the previous result" if db is not None else "nothing was written"
+        print(f"sbdk: interrupted; {where}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"sbdk: error: unexpected {type(exc).__name__}: {_first_line(exc)} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no message"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,7 +36,7 @@ from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
 from sbdk._expected import TABLES, compute_expected_flags
 from sbdk._signals import raise_if_interrupted, sigint_deferred
 
-__all__ = ["GenerateResult", "generate", "build_emails", "MAX_USERS", "CHUNK_USERS"]
+__all__ = ["GenerateResult", "generate", "drop_leftover_tmp_tables", "build_emails", "MAX_USERS", "CHUNK_USERS"]
 
 MAX_USERS = 50_000_000
 MAX_DIRTY = 0.5
@@ -291,6 +291,22 @@ def _create_tmp(conn: duckdb.DuckDBPyConnection, schema: str, dirty: bool) -> di
 def _drop_tmp(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
     for table in TABLES:
         conn.execute(f"DROP TABLE IF EXISTS {_q(schema)}.{_q(TMP_PREFIX + table)}")
+
+
+def drop_leftover_tmp_tables(db_path: str | Path) -> list[str]:
+    """Drop the temporary tables a killed generation left in any schema of ``db_path``
+    (call with the run lock held); returns their names. A missing file has none."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        return []
+    with duckdb.connect(str(db_path)) as conn:
+        leftovers = conn.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and starts_with(table_name, ?)", [TMP_PREFIX]
+        ).fetchall()
+        for schema, name in leftovers:
+            conn.execute(f"drop table if exists {_q(schema)}.{_q(name)}")
+    return [f"{schema}.{name}" for schema, name in leftovers]
 
 
 def _relation_kind(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:

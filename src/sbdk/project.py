@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,10 +154,10 @@ class DbtProject:
             args += ["--threads", str(self.threads)]
         return args + self.extra_args + list(extra)
 
-    def _invoke(self, args: list[str], env: Mapping[str, str]) -> Any:
+    def _invoke(self, args: list[str], env: Mapping[str, str], callbacks: Sequence[Callable] = ()) -> Any:
         from dbt.cli.main import dbtRunner
 
-        runner = dbtRunner(manifest=self._manifest) if self._manifest is not None else dbtRunner()
+        runner = dbtRunner(manifest=self._manifest, callbacks=list(callbacks) or None)
         with _env({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             try:
                 return runner.invoke(args)
@@ -209,16 +209,17 @@ class DbtProject:
             raise ValueError("the engine's settings differ from those the project was parsed with")
         return self._run(self._args("build", *self.build_args, *extra), engine)
 
-    def build_file(self, engine: Engine, *extra: str) -> BuildOutcome:
-        """One `dbt build` on ``engine`` (any DuckDB file name), parsing as part of the invocation."""
+    def build_file(self, engine: Engine, *extra: str, callbacks: Sequence[Callable] = ()) -> BuildOutcome:
+        """One `dbt build` on ``engine`` (any DuckDB file name), parsing as part of the
+        invocation; ``callbacks`` receive dbt's events (e.g. a progress display)."""
         self._manifest = None
-        return self._run(self._args("build", *extra), engine)
+        return self._run(self._args("build", *extra), engine, callbacks)
 
-    def _run(self, args: list[str], engine: Engine) -> BuildOutcome:
+    def _run(self, args: list[str], engine: Engine, callbacks: Sequence[Callable] = ()) -> BuildOutcome:
         import time
 
         start = time.perf_counter()
-        result = self._invoke(args, engine.dbt_env())
+        result = self._invoke(args, engine.dbt_env(), callbacks)
         outcome = summarize(result)
         attach_failing_rows(outcome.errors, engine)
         outcome.seconds = time.perf_counter() - start
