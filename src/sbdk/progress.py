@@ -1,9 +1,10 @@
 """Progress of a dbt build, from dbt's own events (``dbtRunner(callbacks=[...])``).
 
 On a terminal it is one live line on stderr (a bar, the nodes done and the node running);
-elsewhere (a log, CI) plain lines on stdout, beside the command's other output: one per finished node, ``[37/83] model stg_events  12.4 s``, and while a
-node runs longer, a line at least every ``heartbeat`` seconds saying which one, so a quiet
-stretch never lasts longer than that.
+elsewhere (a log, CI) plain lines on stdout, beside the command's other output: one per
+finished node, ``[37/83] model stg_events  12.4 s``, and while a node runs longer (or the
+project is being read), a line at least every ``heartbeat`` seconds saying what is going on,
+so a quiet stretch never lasts longer than that.
 """
 
 from __future__ import annotations

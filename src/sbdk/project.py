@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sbdk._signals import raise_if_interrupted
 from sbdk.engines import DuckDBEngine, Engine
 
 DB_FILE_NAME = "sbdk.duckdb"
@@ -220,6 +221,10 @@ class DbtProject:
 
         start = time.perf_counter()
         result = self._invoke(args, engine.dbt_env(), callbacks)
+        if isinstance(result.exception, KeyboardInterrupt):
+            # dbt cancels its queries and hands a Ctrl-C back as a failed result: it is an interrupt
+            raise KeyboardInterrupt
+        raise_if_interrupted()
         outcome = summarize(result)
         attach_failing_rows(outcome.errors, engine)
         outcome.seconds = time.perf_counter() - start

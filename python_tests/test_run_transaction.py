@@ -1,0 +1,167 @@
+"""`sbdk run` is one transaction for the user: whatever happens during a run (a second run on
+the same file, Ctrl-C, kill -9, a full disk), the file holds either the complete previous
+result or the complete new one, never a mix, and the command says which."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+SBDK = str(Path(sys.executable).with_name("sbdk"))
+ENV = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
+ENV.pop("SBDK_DUCKDB_PATH", None)
+
+
+def start(db: Path, users: int, *extra: str, **popen: object) -> subprocess.Popen:
+    return subprocess.Popen([SBDK, "run", "--users", str(users), "--db", str(db), *extra],
+                            cwd=db.parent, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen)
+
+
+class Output:
+    """Reads a process's stdout in the background; waits for a line."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, prefix: str, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(line.startswith(prefix) for line in self.lines):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no line starting with {prefix!r} within {timeout} s: {self.lines[-5:]}")
+
+    def text(self) -> str:
+        self._thread.join(timeout=60)
+        return "\n".join(self.lines)
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    """Every table of the file, rows sorted (dbt_updated_at included: a rebuild changes it)."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        tables = conn.execute("select table_schema, table_name from information_schema.tables "
+                              "order by 1, 2").fetchall()
+        return {f"{s}.{t}": sorted(conn.execute(f'select * from "{s}"."{t}"').fetchall(), key=repr)
+                for s, t in tables}
+
+
+def assert_consistent(db: Path, users: int) -> None:
+    """The marts describe the raw tables in the same file, generated for ``users`` users."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        raw = {t: conn.execute(f"select count(*) from raw.{t}").fetchone()[0]
+               for t in ("raw_users", "raw_events", "raw_orders")}
+        summary = dict(conn.execute("select source_table, sum(row_count) from main.data_quality_summary "
+                                    "group by 1").fetchall())
+        staged = {f"raw_{t}": conn.execute(f"select count(*) from main.stg_{t}").fetchone()[0]
+                  for t in ("users", "events", "orders")}
+        valid_users = conn.execute("select count(*) from main.user_metrics").fetchone()[0]
+    assert raw["raw_users"] == users, (raw, users)
+    assert summary == raw == staged, (summary, raw, staged)
+    assert valid_users == users  # clean data: every user is valid
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if "_sbdk_new_" in p.name)
+
+
+@pytest.fixture
+def previous(tmp_path: Path) -> tuple[Path, dict]:
+    """A file holding the complete result of a first run (300 users)."""
+    db = tmp_path / "keep.duckdb"
+    first = start(db, 300, "--quiet")
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, out + err
+    return db, snapshot(db)
+
+
+@pytest.mark.parametrize("when", ["0.5s", "3s", "build"])
+def test_two_runs_on_one_file(tmp_path: Path, when: str) -> None:
+    db = tmp_path / "shared.duckdb"
+    first = start(db, 3000)
+    output = Output(first)
+    if when == "build":
+        output.wait_for("[10/")
+    else:
+        time.sleep(float(when.rstrip("s")))
+    second = start(db, 5000)
+    out2, err2 = second.communicate(timeout=600)
+    first.wait(timeout=600)
+    out1, err1 = output.text(), first.stderr.read()
+    results = {3000: (first.returncode, out1, err1), 5000: (second.returncode, out2, err2)}
+    winners = [users for users, (code, _, _) in results.items() if code == 0]
+    assert len(winners) == 1, results
+    (loser,) = set(results) - set(winners)
+    code, _, err = results[loser]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "in use by another sbdk command (pid " in lines[0], results[loser]
+    assert_consistent(db, winners[0])
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("moment", ["generation", "parse", "build"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], moment: str, sig: int) -> None:
+    db, before = previous
+    proc = start(db, 200_000 if moment == "generation" else 20_000)
+    output = Output(proc)
+    if moment == "generation":
+        time.sleep(1.5)
+    elif moment == "parse":
+        output.wait_for("generated ")
+        time.sleep(1.0)
+    else:
+        output.wait_for("[20/")
+    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
+    proc.send_signal(sig)
+    proc.wait(timeout=300)
+    err = proc.stderr.read()
+    output.text()
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130, (proc.returncode, err)
+        assert err.strip().splitlines() == [f"sbdk: interrupted; {db} still holds the previous result"], err
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert snapshot(db) == before
+    # what a killed run leaves beside the file goes with the next command
+    again = subprocess.run([SBDK, "generate", "--users", "10", "--db", str(db.with_name("other.duckdb"))],
+                           env=ENV, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    nxt = start(db, 300, "--quiet")
+    out, err = nxt.communicate(timeout=600)
+    assert nxt.returncode == 0, out + err
+    assert leftovers(db.parent) == []
+
+
+def _limit_file_size(limit: int) -> None:
+    # a simulated full disk: writes past `limit` bytes fail (EFBIG) instead of killing the process
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_full_disk_during_the_build(previous: tuple[Path, dict]) -> None:
+    db, before = previous
+    proc = start(db, 20_000, preexec_fn=lambda: _limit_file_size(8 * 2**20))
+    out, err = proc.communicate(timeout=600)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 1, (proc.returncode, out[-2000:], err[-2000:])
+    assert "generated " in out, "the disk should fill up during the build, not the generation"
+    assert len(lines) == 1 and lines[0].startswith("sbdk: error: "), err[-3000:]
+    assert "Traceback" not in err and "Logging error" not in err
+    assert snapshot(db) == before
+    assert leftovers(db.parent) == []
