@@ -52,4 +52,5 @@ def test_run_on_engine_prints_the_duckdb_summary(engine_name: str, warehouse: En
     assert f"target {engine_name}" in on_engine.stdout
     assert "revenue " in on_duckdb.stdout and "data quality" in on_duckdb.stdout
     duck, other = _summary(on_duckdb.stdout), _summary(on_engine.stdout)
-    assert other == duck, "summaries differ:\n--- duckdb\n" + "\n".join(duck) + f"\n--- {engine_name}\n" + "\n".join(other)
+    shown = "\n".join(["--- duckdb", *duck, f"--- {engine_name}", *other])
+    assert other == duck, f"summaries differ:\n{shown}"
