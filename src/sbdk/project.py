@@ -27,17 +27,23 @@ class BuildError(RuntimeError):
     """dbt could not parse or build the project; the message names what failed."""
 
 
+#: Where a wheel ships the dbt project (see setup.py).
+PACKAGED_PROJECT = Path(__file__).resolve().parent / "dbt_project"
+
+
 def find_project_dir() -> Path:
-    """The dbt project folder: $SBDK_PROJECT_DIR, else the checkout this package sits in."""
+    """The sbdk dbt project: $SBDK_PROJECT_DIR, else the copy installed with this package,
+    else the checkout this package sits in (an editable install)."""
     env = os.environ.get("SBDK_PROJECT_DIR")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [here.parents[2], Path.cwd()]
-    for candidate in candidates:
+    if env:
+        if not (Path(env) / "dbt_project.yml").is_file():
+            raise BuildError(f"SBDK_PROJECT_DIR={env} has no dbt_project.yml")
+        return Path(env)
+    for candidate in (PACKAGED_PROJECT, Path(__file__).resolve().parents[2]):
         if (candidate / "dbt_project.yml").is_file():
             return candidate
     raise BuildError(
-        "cannot find the sbdk dbt project (dbt_project.yml); set SBDK_PROJECT_DIR to its folder"
+        "cannot find the sbdk dbt project (dbt_project.yml): reinstall sbdk, or set SBDK_PROJECT_DIR to its folder"
     )
 
 
