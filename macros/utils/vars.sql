@@ -41,12 +41,23 @@
 {%- endmacro %}
 
 
-{#- A numeric var of the contract, checked so a typo fails with a message naming it. -#}
+{#- A threshold var of the contract, checked so that a typo or a meaningless value
+    fails the compile with a message naming the var: every threshold is a number
+    greater than 0, and the counts of events and days are whole numbers. -#}
 {% macro number_var(name) -%}
-    {%- set value = var(name) -%}
-    {%- set text = value | string | trim -%}
-    {%- if not modules.re.fullmatch('[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)', text) -%}
-        {{ exceptions.raise_compiler_error("sbdk: var '" ~ name ~ "' must be a number, got '" ~ text ~ "'") }}
+    {%- set whole_number_vars = [
+        'active_user_min_events', 'active_user_min_days', 'engaged_user_min_events', 'dormant_after_days'
+    ] -%}
+    {%- set text = var(name) | string | trim -%}
+    {%- if name in whole_number_vars -%}
+        {%- if not modules.re.fullmatch('[+]?[0-9]+', text) -%}
+            {{ exceptions.raise_compiler_error("sbdk: var '" ~ name ~ "' must be a whole number greater than 0, got '" ~ text ~ "'") }}
+        {%- endif -%}
+    {%- elif not modules.re.fullmatch('[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)', text) -%}
+        {{ exceptions.raise_compiler_error("sbdk: var '" ~ name ~ "' must be a number greater than 0, got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {%- if (text | float) <= 0 -%}
+        {{ exceptions.raise_compiler_error("sbdk: var '" ~ name ~ "' must be greater than 0, got '" ~ text ~ "'") }}
     {%- endif -%}
     {{- return(text) -}}
 {%- endmacro %}
