@@ -148,3 +148,65 @@ def test_interrupted_generation_leaves_previous_tables(tmp_path: Path) -> None:
             "select count(*) from information_schema.tables where table_name like '%tmp%'").fetchone()[0]
     assert after == before
     assert leftovers == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["run", "--threads", "-3"], {}, "--threads"),
+        (["run", "--threads", "100000"], {}, "--threads"),
+        (["run"], {"SBDK_DUCKDB_PATH": ":memory:"}, "in-memory database keeps nothing"),
+        (["run"], {"SBDK_DUCKDB_PATH": "  "}, "$SBDK_DUCKDB_PATH is empty"),
+        (["generate", "--users", "5", "--db", ""], {}, "--db is empty"),
+        (["run", "--db", "."], {}, "is a folder"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_written(tmp_path: Path, args: list[str], env: dict,
+                                                            needle: str) -> None:
+    full_env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env}
+    result = subprocess.run([SBDK, *args], cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(result, 2, needle)
+    assert list(tmp_path.iterdir()) == [], "nothing may be written before the arguments are checked"
+
+
+def test_default_database_and_home_expansion(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    # no --db: ./sbdk.duckdb, outside dbt's target/ folder (which `dbt clean` empties)
+    first = run_cli("generate", "--users", "5", cwd=tmp_path, env={"HOME": str(home)})
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "sbdk.duckdb").is_file()
+    second = run_cli("generate", "--users", "5", "--db", "~/data/x.duckdb", cwd=tmp_path, env={"HOME": str(home)})
+    assert second.returncode == 0, second.stderr
+    assert (home / "data" / "x.duckdb").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+def test_next_command_drops_a_killed_generations_temporary_tables(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    assert run_cli("generate", "--users", "5", "--db", str(db), cwd=tmp_path).returncode == 0
+    with duckdb.connect(str(db)) as conn:  # what a kill -9 in the middle of a generation leaves
+        conn.execute("create schema other")
+        conn.execute("create table raw.__sbdk_tmp_raw_events as select * from range(1000)")
+        conn.execute("create table other.__sbdk_tmp_raw_users as select * from range(1000)")
+    result = run_cli("generate", "--users", "5", "--db", str(db), "--schema", "elsewhere", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(db), read_only=True) as conn:
+        tmp = conn.execute("select count(*) from information_schema.tables where table_name like '__sbdk_tmp_%'")
+        assert tmp.fetchone()[0] == 0
+
+
+def test_dbt_phase_reports_progress_at_least_every_5_seconds(tmp_path: Path) -> None:
+    proc = subprocess.Popen([SBDK, "run", "--users", "3000", "--db", str(tmp_path / "p.duckdb")], cwd=tmp_path,
+                            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stamped = [(time.monotonic(), line.rstrip("\n")) for line in proc.stdout]
+    assert proc.wait(timeout=600) == 0, proc.stderr.read()
+    start = next(t for t, line in stamped if line.startswith("generated "))
+    end = next(t for t, line in stamped if line.startswith("dbt build: "))
+    progress = [line for _, line in stamped if line.startswith("[")]
+    assert any(line.startswith("[83/83] ") or line.split("]")[0].split("/")[0] == line.split("]")[0].split("/")[1]
+               for line in progress[-1:]), progress[-3:]
+    times = [start] + [t for t, line in stamped if line.startswith("[")] + [end]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert max(gaps) <= 5.5, f"{max(gaps):.1f} s without progress: {progress[:5]}"
