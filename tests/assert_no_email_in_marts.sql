@@ -33,7 +33,5 @@
         cast('{{ marts | join(', ') }}' as {{ dbt.type_string() }}) as model_name,
         cast(null as {{ dbt.type_string() }}) as column_name,
         cast('{{ no_text_column_message }}' as {{ dbt.type_string() }}) as offending_value
-    {%- if not execute %}
-    where 1 = 0
-    {%- endif %}
+    where {{ '1 = 1' if execute else '1 = 0' }}
 {%- endif %}
