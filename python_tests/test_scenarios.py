@@ -41,21 +41,8 @@ def load_scenario_raw(folder: Path) -> dict[str, list[dict]]:
     }
 
 
-#: The scenarios that also run on Spark, where every build costs minutes (dbt's cost
-#: there is seconds per node): the golden one, every data-quality flag of each table
-#: met together, the empty tables and the text and value edge cases. PostgreSQL runs all.
-SPARK_SCENARIOS = {
-    "golden", "empty_raw_tables", "edge_extreme_values", "edge_text_unparsable", "edge_personal_data_in_text",
-}
-
-
-def _engines(folder: Path) -> pytest.MarkDecorator:
-    return pytest.mark.engines("postgres", *(("spark",) if folder.name in SPARK_SCENARIOS else ()))
-
-
-@pytest.mark.parametrize(
-    "folder", [pytest.param(p, id=p.name, marks=_engines(p)) for p in SCENARIOS]
-)
+@pytest.mark.engines("postgres", "spark")
+@pytest.mark.parametrize("folder", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_scenario(folder: Path, engine, dbt_projects) -> None:
     dbt_vars = dict(HARNESS_VARS)
     if (folder / "vars.json").exists():
