@@ -386,9 +386,30 @@ class SparkEngine(Engine):
             self.spark.sql(f"drop database if exists {schema} cascade")
 
     def close(self) -> None:
-        if self._spark is not None:
-            self._spark.stop()
-            self._spark = None
+        """Stop the session and the JVM behind it (which would otherwise outlive it until this
+        process exits)."""
+        if self._spark is None:
+            return
+        from pyspark import SparkContext
+
+        self._spark.stop()
+        self._spark = None
+        gateway = SparkContext._gateway
+        if gateway is None:
+            return
+        jvm = getattr(gateway, "proc", None)
+        gateway.shutdown()
+        SparkContext._gateway = None
+        SparkContext._jvm = None
+        if jvm is not None:
+            import subprocess
+
+            jvm.terminate()
+            try:
+                jvm.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                jvm.kill()
+                jvm.wait(timeout=30)
 
 
 def _naive_utc(values: Sequence[Any], arrow_type: pa.DataType) -> list[Any]:
