@@ -15,7 +15,7 @@ import pytest
 from sbdk.engines import Engine, PostgresEngine
 
 SBDK = str(Path(sys.executable).with_name("sbdk"))
-USERS = {"postgres": "10000", "spark": "2000"}
+USERS = "10000"
 
 
 def _run(target: str, db: Path, env: dict[str, str], users: str) -> subprocess.CompletedProcess:
@@ -46,8 +46,8 @@ def test_run_on_engine_prints_the_duckdb_summary(engine_name: str, warehouse: En
         env = {"SBDK_SPARK_DIR": str(tmp_path / "spark")}
     (tmp_path / "duckdb").mkdir()
     (tmp_path / engine_name).mkdir()
-    on_duckdb = _run("duckdb", tmp_path / "duckdb" / "sbdk.duckdb", {}, USERS[engine_name])
-    on_engine = _run(engine_name, tmp_path / engine_name / "sbdk.duckdb", env, USERS[engine_name])
+    on_duckdb = _run("duckdb", tmp_path / "duckdb" / "sbdk.duckdb", {}, USERS)
+    on_engine = _run(engine_name, tmp_path / engine_name / "sbdk.duckdb", env, USERS)
     assert on_duckdb.returncode == 0, on_duckdb.stdout + on_duckdb.stderr
     assert on_engine.returncode == 0, on_engine.stdout + on_engine.stderr
     assert f"target {engine_name}" in on_engine.stdout
