@@ -3,8 +3,8 @@
 On a terminal it is one live line on stderr (a bar, the nodes done and the node running);
 elsewhere (a log, CI) plain lines on stdout, beside the command's other output: one per
 finished node, ``[37/83] model stg_events  12.4 s``, and while a node runs longer (or the
-project is being read), a line at least every ``heartbeat`` seconds (4, so never more than 5 s apart) saying what is going on,
-so a quiet stretch never lasts longer than that.
+project is being read), a line at least every ``heartbeat`` seconds (4: checked every 0.5 s,
+so lines are never more than 5 s apart) saying what is going on.
 """
 
 from __future__ import annotations
