@@ -300,7 +300,7 @@ def spark_conf(base_dir: str | Path, catalog: str = "hive") -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={base / 'metastore_db'};create=true",
         "spark.sql.catalogImplementation": catalog,
         # dbt runs one small query per node: few partitions, no UI, no adaptive re-planning
-        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.shuffle.partitions": os.environ.get("SBDK_SPARK_SHUFFLE_PARTITIONS", "2"),
         "spark.default.parallelism": "2",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
