@@ -94,7 +94,9 @@ def run_engine(engine: str, users: int, seed: int, work: Path, env: dict[str, st
     return {
         "engine": engine, "wall": wall, "generate": generate_s, "build": build_s,
         "load": max(0.0, wall - generate_s - build_s), "peak_gb": peak / 2**30, "rows": rows,
-        "summary": out[out.index("rows per model"):],
+        # what the user reads as the result (the last line names the file, which differs)
+        "summary": [line for line in out[out.index("rows per model"):].splitlines()
+                    if not line.endswith("now holds this result")],
     }
 
 
@@ -140,6 +142,12 @@ def main() -> int:
     print("* load s: start-up (Python, dbt, a Spark session) and loading the raw tables into the engine")
     same = all(r["summary"] == results[0]["summary"] for r in results)
     print(f"\nsummaries identical across engines: {same}")
+    for r in results[1:]:
+        if r["summary"] != results[0]["summary"]:
+            import difflib
+
+            print("\n".join(difflib.unified_diff(results[0]["summary"], r["summary"], results[0]["engine"],
+                                                  r["engine"], lineterm="")))
     return 0 if same else 1
 
 

@@ -159,6 +159,8 @@ def test_interrupted_generation_leaves_previous_tables(tmp_path: Path) -> None:
         (["run"], {"SBDK_DUCKDB_PATH": "  "}, "$SBDK_DUCKDB_PATH is empty"),
         (["generate", "--users", "5", "--db", ""], {}, "--db is empty"),
         (["run", "--db", "."], {}, "is a folder"),
+        (["run", "--memory-limit", "lots"], {}, "--memory-limit"),
+        (["run", "--memory-limit", "0GB"], {}, "--memory-limit"),
     ],
 )
 def test_bad_settings_are_refused_before_anything_is_written(tmp_path: Path, args: list[str], env: dict,

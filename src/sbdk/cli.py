@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -118,6 +119,18 @@ def _threads(text: str) -> int:
     return _whole_number(text, 1, MAX_THREADS)
 
 
+_MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)", re.IGNORECASE)
+
+
+def _memory_limit(text: str) -> str:
+    value = text.strip()
+    if not _MEMORY.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"not a memory size such as 3GB, 512MiB or 50%: {text!r}")
+    if float(re.match(r"[0-9.]+", value).group()) <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
+    return value
+
+
 def db_path(text: str | None, source: str = "--db") -> Path:
     """The DuckDB file named by --db or $SBDK_DUCKDB_PATH: ``~`` expanded; empty and
     ``:memory:`` (which would keep nothing) refused."""
@@ -179,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="reference date of the models (default: --end)")
     run.add_argument("--threads", type=_threads, default=None,
                      help=f"dbt threads, 1-{MAX_THREADS} (default $SBDK_DBT_THREADS, else 2)")
+    run.add_argument("--memory-limit", type=_memory_limit, default=None,
+                     help="DuckDB memory limit of the build, e.g. 3GB or 50%% (default $SBDK_DUCKDB_MEMORY_LIMIT, "
+                          "else 50%%); beyond it DuckDB spills to <db>.tmp beside the file")
     run.add_argument("--target", choices=ENGINES, default="duckdb",
                      help="engine to build on: duckdb (the --db file itself, default), postgres (the server of "
                           "$SBDK_PG_* / $PG*) or spark (local mode, state under $SBDK_SPARK_DIR); the raw "
@@ -293,7 +309,7 @@ def _generate_and_build(args: argparse.Namespace, new: Path, work_dir: Path, spa
         raise _duckdb_error(exc, new) from None
     print(f"generated {gen.total_rows:,} raw rows in {gen.seconds:.1f} s", flush=True)
 
-    engine = engine_for(args.target, duckdb_path=new, spark_dir=spark_dir)
+    engine = engine_for(args.target, duckdb_path=new, spark_dir=spark_dir, memory_limit=args.memory_limit)
     try:
         if args.target != "duckdb":
             engine.load_duckdb_tables(new, TABLES)

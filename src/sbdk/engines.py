@@ -85,11 +85,15 @@ class Engine:
 class DuckDBEngine(Engine):
     name = "duckdb"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, memory_limit: str | None = None) -> None:
         self.path = Path(path)
+        self.memory_limit = memory_limit
 
     def dbt_env(self) -> dict[str, str]:
-        return {"SBDK_DUCKDB_PATH": str(self.path)}
+        env = {"SBDK_DUCKDB_PATH": str(self.path)}
+        if self.memory_limit:
+            env["SBDK_DUCKDB_MEMORY_LIMIT"] = self.memory_limit
+        return env
 
     def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
         import duckdb
@@ -419,10 +423,11 @@ def _naive_utc(values: Sequence[Any], arrow_type: pa.DataType) -> list[Any]:
     return list(values)
 
 
-def engine_for(name: str, *, duckdb_path: str | Path | None = None, spark_dir: str | Path | None = None) -> Engine:
+def engine_for(name: str, *, duckdb_path: str | Path | None = None, spark_dir: str | Path | None = None,
+               memory_limit: str | None = None) -> Engine:
     """The engine of a dbt target name."""
     if name == "duckdb":
-        return DuckDBEngine(duckdb_path or os.environ.get("SBDK_DUCKDB_PATH", "sbdk.duckdb"))
+        return DuckDBEngine(duckdb_path or os.environ.get("SBDK_DUCKDB_PATH", "sbdk.duckdb"), memory_limit=memory_limit)
     if name == "postgres":
         return PostgresEngine()
     if name == "spark":

@@ -16,12 +16,13 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 from pathlib import Path
 from types import TracebackType
 
 #: Marks the file a run builds in: ``<stem>_sbdk_new_<pid>.duckdb`` (letters, digits and
 #: underscores only: DuckDB names the catalog after the file's stem).
-_NEW_FILE = re.compile(r"^(?P<stem>.+)_sbdk_new_(?P<pid>[0-9]+)\.duckdb(\.wal)?$")
+_NEW_FILE = re.compile(r"^(?P<stem>.+)_sbdk_new_(?P<pid>[0-9]+)\.duckdb(\.wal|\.tmp)?$")
 
 
 class LockBusy(RuntimeError):
@@ -82,9 +83,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_file(path: Path) -> None:
-    """A DuckDB file and its write-ahead log, if present."""
+    """A DuckDB file, its write-ahead log and its spill folder, if present."""
     for item in (path, path.with_name(path.name + ".wal")):
         item.unlink(missing_ok=True)
+    shutil.rmtree(path.with_name(path.name + ".tmp"), ignore_errors=True)
 
 
 def remove_leftovers(db: Path) -> list[Path]:
@@ -94,7 +96,10 @@ def remove_leftovers(db: Path) -> list[Path]:
     for item in db.parent.glob(f"{stem}_sbdk_new_*.duckdb*"):
         match = _NEW_FILE.match(item.name)
         if match and int(match["pid"]) != os.getpid() and not _pid_alive(int(match["pid"])):
-            item.unlink(missing_ok=True)
+            if item.is_dir():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
             removed.append(item)
     return removed
 
