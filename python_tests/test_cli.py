@@ -207,8 +207,8 @@ def test_dbt_phase_reports_progress_at_least_every_5_seconds(tmp_path: Path) -> 
     start = next(t for t, line in stamped if line.startswith("generated "))
     end = next(t for t, line in stamped if line.startswith("dbt build: "))
     progress = [line for _, line in stamped if line.startswith("[")]
-    assert any(line.startswith("[83/83] ") or line.split("]")[0].split("/")[0] == line.split("]")[0].split("/")[1]
-               for line in progress[-1:]), progress[-3:]
+    done, total = progress[-1][1:].split("]")[0].split("/")
+    assert done == total and int(total) > 0, progress[-3:]  # every node reported
     times = [start] + [t for t, line in stamped if line.startswith("[")] + [end]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert max(gaps) <= 5.0, f"{max(gaps):.1f} s without progress: {progress[:5]}"

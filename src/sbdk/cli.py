@@ -20,7 +20,7 @@ import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -139,10 +139,7 @@ def db_path(text: str | None, source: str = "--db") -> Path:
         raise UsageError(f"{source} is empty: name a DuckDB file, e.g. {DEFAULT_DB}")
     if value.lower().startswith(":memory:"):
         raise UsageError(f"{source} is {value!r}: an in-memory database keeps nothing; name a DuckDB file")
-    path = Path(value).expanduser()
-    if path.is_dir():
-        raise UsageError(f"{source} {path} is a folder, not a file")
-    return path
+    return Path(value).expanduser()
 
 
 def _db_from(args: argparse.Namespace) -> Path:
@@ -317,7 +314,7 @@ def _generate_and_build(args: argparse.Namespace, new: Path, work_dir: Path, spa
         project = DbtProject(work_dir, {"as_of_date": as_of.isoformat()},
                              project_dir=project_dir, threads=args.threads, target=args.target)
         callbacks = [] if args.no_progress else [DbtProgress()]
-        with callbacks[0] if callbacks else _nothing():
+        with callbacks[0] if callbacks else nullcontext():
             outcome = project.build_file(engine, callbacks=callbacks)
         print(f"dbt build: {outcome.passed} passed, {len(outcome.warnings)} warnings, "
               f"{len(outcome.errors)} errors, {len(outcome.skipped)} skipped in {outcome.seconds:.1f} s "
@@ -334,11 +331,6 @@ def _generate_and_build(args: argparse.Namespace, new: Path, work_dir: Path, spa
         raise CliError(f"{args.target}: {text.splitlines()[0] if text else type(exc).__name__}") from None
     finally:
         engine.close()
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def print_summary(engine: Engine) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -213,25 +214,28 @@ class PostgresEngine(Engine):
         finally:
             conn.close()
 
+    def _copy_in(self, schema: str, name: str, arrow_schema: pa.Schema, csv: Any) -> None:
+        """(Re)create ``schema.name`` with the PostgreSQL types of ``arrow_schema`` and fill it
+        from headerless CSV (nulls as empty fields, empty texts quoted "") by ``COPY``."""
+        target = f"{_q(schema)}.{_q(name)}"
+        columns = ", ".join(f"{_q(f.name)} {_pg_type(f.type)}" for f in arrow_schema)
+        names = ", ".join(_q(n) for n in arrow_schema.names)
+        with self._connection().cursor() as cur:
+            cur.execute(f"create schema if not exists {_q(schema)}")
+            cur.execute(f"drop table if exists {target}")
+            cur.execute(f"create table {target} ({columns})")
+            cur.copy_expert(f"copy {target} ({names}) from stdin with (format csv)", csv)
+
     def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
         import pyarrow.csv as pacsv
 
-        conn = self._connection()
-        with conn.cursor() as cur:
-            cur.execute(f"create schema if not exists {_q(schema)}")
-            for name, table in tables.items():
-                table = _plain(table)
-                target = f"{_q(schema)}.{_q(name)}"
-                columns = ", ".join(f"{_q(f.name)} {_pg_type(f.type)}" for f in table.schema)
-                cur.execute(f"drop table if exists {target}")
-                cur.execute(f"create table {target} ({columns})")
-                if table.num_rows:
-                    buffer = io.BytesIO()
-                    # nulls as empty fields, empty texts quoted (""): COPY tells them apart
-                    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-                    buffer.seek(0)
-                    names = ", ".join(_q(n) for n in table.column_names)
-                    cur.copy_expert(f"copy {target} ({names}) from stdin with (format csv)", buffer)
+        for name, table in tables.items():
+            table = _plain(table)
+            buffer = io.BytesIO()
+            if table.num_rows:
+                pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+            buffer.seek(0)
+            self._copy_in(schema, name, table.schema, buffer)
 
     def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
         """Each table exported by DuckDB as CSV and read by ``COPY ... FROM STDIN``."""
@@ -239,22 +243,13 @@ class PostgresEngine(Engine):
 
         import duckdb
 
-        conn = self._connection()
         with duckdb.connect(str(db_path), read_only=True) as src, tempfile.TemporaryDirectory() as tmp:
             for table in tables:
                 source = f"{_q(schema)}.{_q(table)}"
-                arrow_schema = src.sql(f"select * from {source} limit 0").to_arrow_table().schema
-                target = f"{_q(schema)}.{_q(table)}"
                 csv_path = Path(tmp) / f"{table}.csv"
-                # nulls as empty fields, empty texts quoted (""): COPY tells them apart
                 src.execute(f"copy {source} to '{csv_path}' (format csv, header false)")
-                with conn.cursor() as cur, csv_path.open("rb") as fh:
-                    cur.execute(f"create schema if not exists {_q(schema)}")
-                    cur.execute(f"drop table if exists {target}")
-                    columns = ", ".join(f"{_q(f.name)} {_pg_type(f.type)}" for f in arrow_schema)
-                    cur.execute(f"create table {target} ({columns})")
-                    names = ", ".join(_q(n) for n in arrow_schema.names)
-                    cur.copy_expert(f"copy {target} ({names}) from stdin with (format csv)", fh)
+                with csv_path.open("rb") as fh:
+                    self._copy_in(schema, table, src.sql(f"select * from {source} limit 0").to_arrow_table().schema, fh)
                 csv_path.unlink()
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
@@ -339,7 +334,7 @@ class SparkEngine(Engine):
 
             for folder in ("tmp", "local", "derby"):
                 (self.base_dir / folder).mkdir(parents=True, exist_ok=True)
-            os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = SparkSession.builder
             for key, value in {**spark_conf(self.base_dir, self.catalog), **self.extra_conf}.items():
                 builder = builder.config(key, value)
