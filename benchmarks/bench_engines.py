@@ -22,7 +22,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -30,48 +29,12 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "python_tests"), str(ROOT / "src")]
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "python_tests"), str(ROOT / "src")]
 
+from _measure import TreeMemory  # noqa: E402
 from sbdk.engines import PostgresEngine, postgres_settings  # noqa: E402
 
 SBDK = str(Path(sys.executable).with_name("sbdk"))
-
-
-class TreeMemory:
-    """Peak RSS of a process and all its descendants (plus extra pids), polled every 0.2 s."""
-
-    def __init__(self, pid: int, extra: list[int] | None = None) -> None:
-        self.pid, self.extra, self.peak = pid, extra or [], 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            total = 0
-            try:
-                root = psutil.Process(self.pid)
-                procs = [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                procs = []
-            for pid in self.extra:
-                try:
-                    server = psutil.Process(pid)
-                    procs += [server, *server.children(recursive=True)]
-                except psutil.NoSuchProcess:
-                    continue
-            for proc in procs:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.NoSuchProcess:
-                    continue
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.2)
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
 
 
 def run_engine(engine: str, users: int, seed: int, work: Path, env: dict[str, str], server_pids: list[int]) -> dict:

@@ -102,7 +102,6 @@ def test_consumer_build_warns_on_dirty_sources_and_passes_model_tests(consumer: 
 
 #: source test -> the staging query counting the raw rows it should report
 SOURCE_TEST_COUNTS = {
-    "source_unique_raw_raw_users_user_id": None,
     "sbdk_source_values_parse_raw_raw_users_user_id__id": "select count(*) from main.stg_users where user_id is null",
     "sbdk_source_values_parse_raw_raw_users_created_at__timestamp":
         "select count(*) from main.stg_users where created_at is null",
@@ -129,20 +128,27 @@ def test_source_tests_warn_with_the_number_of_offending_rows(consumer: Path) -> 
         for name, query in SOURCE_TEST_COUNTS.items():
             assert name in by_name, f"source test {name} did not run; ran: {sorted(by_name)}"
             result = by_name[name]
-            if query is None:
-                continue
             expected = conn.execute(query).fetchone()[0]
             warned.append(expected > 0)
             status = "warn" if expected else "pass"
             got = (result["status"], result["failures"])
             assert got == (status, expected), f"{name}: got {got}, expected {(status, expected)}"
+        # one warning row per raw table and flag, counted here from the staging rows
+        flagged = conn.execute(
+            "select count(*) from (select distinct 'users', data_quality_flag from main.stg_users "
+            "union select distinct 'events', data_quality_flag from main.stg_events "
+            "union select distinct 'orders', data_quality_flag from main.stg_orders) where data_quality_flag <> 'valid'"
+        ).fetchone()[0]
         raw_dupes = conn.execute(
             "select count(*) from (select user_id from landing_zone.raw_users where user_id is not null "
             "group by user_id having count(*) > 1)"
         ).fetchone()[0]
     assert sum(warned) >= 6, "the dirty data should make most source tests warn"
-    assert by_name["source_unique_raw_raw_users_user_id"]["failures"] == raw_dupes
-    model_tests = [r for r in results if r["unique_id"].startswith("test.sbdk.") and "source" not in r["unique_id"]]
+    assert raw_dupes and flagged >= 10, "the dirty data should have duplicate users and most flags"
+    summary = by_name["raw_rows_flagged_in_staging"]
+    assert (summary["status"], summary["failures"]) == ("warn", flagged)
+    model_tests = [r for r in results if r["unique_id"].startswith("test.sbdk.") and "source" not in r["unique_id"]
+                   and r["unique_id"] != "test.sbdk.raw_rows_flagged_in_staging"]
     assert model_tests and all(r["status"] == "pass" for r in model_tests), [
         (r["unique_id"], r["status"]) for r in model_tests if r["status"] != "pass"
     ]

