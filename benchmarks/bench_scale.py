@@ -1,8 +1,9 @@
 """Scale benchmark of the DuckDB build: how wall time and memory grow with the data.
 
 For each size it generates the raw data once (`sbdk generate`), then builds it once per
-memory limit on a fresh copy of that file, as three dbt commands: `dbt seed`, `dbt run`
-(the models) and `dbt test` (every data test). It prints per build: wall time by phase,
+memory limit on a fresh copy of that file, in one process that imports dbt and parses the
+project once (start-up), then runs `dbt seed`, `dbt run` (the models) and `dbt test` (every
+data test) on that manifest, as `sbdk run` does. It prints per build: wall time by phase,
 peak RSS of the whole process tree, raw rows per second, the share of the test phase, the
 ratio to the previous size (time and memory) and to the first limit of the same size; then
 the seconds of every model and of the slowest tests.
@@ -36,7 +37,7 @@ sys.path[:0] = [str(ROOT / "benchmarks")]
 from _measure import TreeMemory  # noqa: E402
 
 BIN = Path(sys.executable).parent
-PHASES = ("seed", "run", "test")
+PHASES = ("start-up", "seed", "run", "test")
 AS_OF = "2025-12-31"
 
 
@@ -54,6 +55,32 @@ def generate(users: int, seed: int, db: Path) -> tuple[int, int, float]:
     return sum(counts.values()), counts["raw_events"], seconds
 
 
+#: Runs in the measured subprocess: dbt is imported and the project parsed once (start-up),
+#: then `dbt seed`, `dbt run` and `dbt test` reuse the manifest, as `sbdk run` and the test
+#: harness do; prints the seconds of each phase and of each node as JSON.
+DRIVER = """
+import json, sys, time
+t0 = time.perf_counter()
+from dbt.cli.main import dbtRunner
+args = json.loads(sys.argv[1])
+parsed = dbtRunner().invoke(["parse", *args])
+if not parsed.success:
+    sys.exit(f"dbt parse failed: {parsed.exception}")
+out = {"start-up": time.perf_counter() - t0, "nodes": {}}
+for phase in ("seed", "run", "test"):
+    t = time.perf_counter()
+    result = dbtRunner(manifest=parsed.result).invoke([phase, *args])
+    out[phase] = time.perf_counter() - t
+    for r in (result.result.results if result.result else []):
+        out["nodes"][r.node.unique_id] = r.execution_time
+    if not result.success:
+        failed = [f"{r.node.name}: {r.message}" for r in (result.result.results if result.result else [])
+                  if str(r.status).split(".")[-1].lower() not in ("success", "pass")]
+        sys.exit(f"dbt {phase} failed: {result.exception or failed[:3]}")
+print(json.dumps(out))
+"""
+
+
 def build(raw: Path, work: Path, limit: str, threads: int) -> dict:
     """Seed, run and test the project on a copy of ``raw``; timings and peak memory."""
     if work.exists():
@@ -63,26 +90,25 @@ def build(raw: Path, work: Path, limit: str, threads: int) -> dict:
     shutil.copyfile(raw, db)
     env = {**os.environ, "SBDK_DUCKDB_PATH": str(db), "SBDK_DUCKDB_MEMORY_LIMIT": limit,
            "SBDK_DBT_THREADS": str(threads), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    common = ["--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", "duckdb",
-              "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-              "--vars", json.dumps({"as_of_date": AS_OF}), "--quiet"]
-    result: dict = {"limit": limit, "peak": 0, "models": {}, "tests": {}}
-    for phase in PHASES:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen([str(BIN / "dbt"), phase, *common], env=env, cwd=work,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        memory = TreeMemory(proc.pid)
-        out, _ = proc.communicate()
-        result[phase] = time.perf_counter() - t0
-        result["peak"] = max(result["peak"], memory.stop())
-        if proc.returncode != 0:
-            raise SystemExit(f"dbt {phase} failed (limit {limit}, exit {proc.returncode}):\n{out[-4000:]}")
-        nodes = json.loads((work / "target" / "run_results.json").read_text())["results"]
-        for node in nodes:
-            kind, name = node["unique_id"].split(".")[0], node["unique_id"].split(".")[2]
-            if kind in ("model", "test"):
-                result["models" if kind == "model" else "tests"][name] = node["execution_time"]
-    result["wall"] = sum(result[p] for p in PHASES)
+    args = ["--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", "duckdb",
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+            "--vars", json.dumps({"as_of_date": AS_OF}), "--quiet"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(args)], env=env, cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = TreeMemory(proc.pid)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    peak = memory.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed (limit {limit}, exit {proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
+    measured = json.loads(out.strip().splitlines()[-1])
+    result: dict = {"limit": limit, "peak": peak, "wall": wall, "models": {}, "tests": {},
+                    **{p: measured[p] for p in PHASES}}
+    for unique_id, seconds in measured["nodes"].items():
+        kind, name = unique_id.split(".")[0], unique_id.split(".")[2]
+        if kind in ("model", "test"):
+            result["models" if kind == "model" else "tests"][name] = seconds
     shutil.rmtree(work)
     return result
 
@@ -124,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
                 for limit in args.limits:
                     r = build(raw, work / "build", limit, args.threads)
                     runs[limit].append(r)
-                    print(f"  limit {limit:>6}: wall {r['wall']:7.1f} s (seed {r['seed']:.1f}, run {r['run']:.1f}, "
-                          f"test {r['test']:.1f}); peak RSS {r['peak'] / 2**30:.2f} GB", flush=True)
+                    print(f"  limit {limit:>6}: wall {r['wall']:7.1f} s (start-up {r['start-up']:.1f}, seed "
+                          f"{r['seed']:.1f}, run {r['run']:.1f}, test {r['test']:.1f}); peak RSS "
+                          f"{r['peak'] / 2**30:.2f} GB", flush=True)
             for limit in args.limits:
                 results.append({**median_of(runs[limit]), "users": users, "rows": rows, "events": events})
             raw.unlink()

@@ -11,7 +11,7 @@ import csv
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,36 +21,13 @@ import duckdb
 import pyarrow as pa
 
 from sbdk.engines import MODEL_SCHEMA, RAW_SCHEMA, Engine
-from sbdk.project import BuildOutcome, DbtProject
+from sbdk.project import BuildOutcome, DbtProject, in_layer_order
 
 RAW_TABLES = ("raw_users", "raw_events", "raw_orders")
 RAW_COLUMNS = {
     "raw_users": ("user_id", "email", "name", "country", "referrer", "created_at"),
     "raw_events": ("event_id", "user_id", "event_type", "timestamp", "utm_source"),
     "raw_orders": ("order_id", "user_id", "amount", "product_category", "payment_method", "created_at"),
-}
-MARTS = (
-    "user_metrics",
-    "cohort_summary",
-    "cohort_retention",
-    "product_summary",
-    "daily_summary",
-    "data_quality_summary",
-)
-#: The key of each model, used to pair expected and actual rows.
-MODEL_KEYS: dict[str, tuple[str, ...]] = {
-    "stg_users": (),
-    "stg_events": (),
-    "stg_orders": (),
-    "int_user_activity": ("user_id",),
-    "int_user_orders": ("user_id",),
-    "int_event_sessions": ("session_id",),
-    "user_metrics": ("user_id",),
-    "cohort_summary": ("cohort_month",),
-    "cohort_retention": ("cohort_month", "months_since_signup"),
-    "product_summary": ("product_category",),
-    "daily_summary": ("report_date",),
-    "data_quality_summary": ("source_table", "data_quality_flag"),
 }
 #: The reference date of every harness build (scenarios are written against it).
 HARNESS_AS_OF_DATE = "2025-12-31"
@@ -70,14 +47,82 @@ FLOAT_REL_TOL = 1e-9
 FLOAT_ABS_TOL = 1e-9
 
 
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What the harness needs to know about the package, read from its parsed manifest
+    (never listed by hand): a new model, key, mart or invariant is picked up as it is."""
+
+    #: Every model of the package, each after the models it reads, ties by name.
+    models: tuple[str, ...]
+    #: The contracted models (the marts) and their columns' declared data types.
+    contracts: dict[str, dict[str, str]]
+    #: A model's key: the column of its `unique` test, or the columns of its
+    #: `unique_combination_of_columns` test (a test limited by `where` is no key).
+    keys: dict[str, tuple[str, ...]]
+    #: The singular tests of the package that fail a build (the invariants).
+    invariant_tests: tuple[str, ...]
+    #: Each model's generic tests: model -> {test name (as run): generic test}.
+    generic_tests: dict[str, dict[str, str]]
+
+    @property
+    def marts(self) -> tuple[str, ...]:
+        return tuple(m for m in self.models if m in self.contracts)
+
+
+def project_facts(project: DbtProject) -> ProjectFacts:
+    """The facts of the parsed ``project`` (computed once per project)."""
+    cached = getattr(project, "_harness_facts", None)
+    if cached is not None:
+        return cached
+    manifest = project.parse()
+    models = {n.unique_id: n for n in manifest.nodes.values()
+              if n.resource_type == "model" and n.package_name == "sbdk"}
+    keys: dict[str, tuple[str, ...]] = {}
+    generic: dict[str, dict[str, str]] = {n.name: {} for n in models.values()}
+    invariants = []
+    for node in manifest.nodes.values():
+        if node.resource_type != "test" or node.package_name != "sbdk":
+            continue
+        metadata = getattr(node, "test_metadata", None)
+        if metadata is None:
+            if node.config.severity.lower() == "error" and node.config.enabled:
+                invariants.append(node.name)
+            continue
+        model = models.get(getattr(node, "attached_node", None) or "")
+        if model is None:
+            continue
+        generic[model.name][node.name] = metadata.name
+        if node.config.where is None and metadata.name == "unique":
+            keys[model.name] = (metadata.kwargs["column_name"],)
+        elif node.config.where is None and metadata.name == "unique_combination_of_columns":
+            keys[model.name] = tuple(metadata.kwargs["combination_of_columns"])
+    facts = ProjectFacts(
+        models=tuple(in_layer_order(models)),
+        contracts=project.contracts(),
+        keys=keys,
+        invariant_tests=tuple(sorted(invariants)),
+        generic_tests=generic,
+    )
+    project._harness_facts = facts
+    return facts
+
+
 @dataclass
 class Scenario:
-    """A built scenario: the warehouse it was built in and the dbt outcome."""
+    """A built scenario: the warehouse it was built in, the dbt outcome and the facts
+    of the project that was built."""
 
     engine: Engine
     outcome: BuildOutcome
-    #: The contracted models (marts) and their columns' declared data types.
-    contracts: dict[str, dict[str, str]] = field(default_factory=dict)
+    facts: ProjectFacts
+
+    @property
+    def contracts(self) -> dict[str, dict[str, str]]:
+        return self.facts.contracts
+
+    def key(self, model: str) -> tuple[str, ...]:
+        """The model's key (empty: compare as a multiset, e.g. staging, keyed only where valid)."""
+        return self.facts.keys.get(model, ())
 
     def rows(self, model: str, *, exclude: Sequence[str] = ("dbt_updated_at",)) -> list[dict]:
         return read_rows(self.engine, model, exclude=exclude)
@@ -156,7 +201,7 @@ def build_scenario(
         engine.load_duckdb_tables(copy_raw_from, RAW_TABLES)
     else:
         engine.load_raw(text_tables(raw or {}))
-    return Scenario(engine=engine, outcome=project.build(engine), contracts=project.contracts())
+    return Scenario(engine=engine, outcome=project.build(engine), facts=project_facts(project))
 
 
 def assert_all(title: str, checks: Iterable[Callable[[], None]]) -> None:
@@ -262,12 +307,12 @@ def assert_rows_equal(
     expected: Sequence[Mapping[str, Any]],
     actual: Sequence[Mapping[str, Any]],
     *,
-    key: Sequence[str] | None = None,
+    key: Sequence[str],
     columns: Sequence[str] | None = None,
     max_shown: int = 15,
 ) -> None:
-    """Compare rows by key (or as multisets without one); show differing rows."""
-    key = tuple(key if key is not None else MODEL_KEYS.get(model, ()))
+    """Compare rows by key (or as multisets when the key is empty); show differing rows."""
+    key = tuple(key)
     if columns is None:
         names = list(expected[0]) if expected else (list(actual[0]) if actual else [])
         columns = [c for c in names if c != "dbt_updated_at"]
@@ -326,57 +371,6 @@ def expected_from_csv(path: Path, actual: Sequence[Mapping[str, Any]]) -> list[d
 
 # ---------------------------------------------------------------- invariants
 
-_INVARIANT_QUERIES: dict[str, str] = {
-    # name: query returning (actual, expected) pairs that must be equal
-    "raw_users rows = stg_users rows = data_quality_summary": """
-        select (select count(*) from raw.raw_users), (select count(*) from main.stg_users),
-               (select coalesce(sum(row_count), 0) from main.data_quality_summary where source_table = 'raw_users')""",
-    "raw_events rows = stg_events rows = data_quality_summary": """
-        select (select count(*) from raw.raw_events), (select count(*) from main.stg_events),
-               (select coalesce(sum(row_count), 0) from main.data_quality_summary where source_table = 'raw_events')""",
-    "raw_orders rows = stg_orders rows = data_quality_summary": """
-        select (select count(*) from raw.raw_orders), (select count(*) from main.stg_orders),
-               (select coalesce(sum(row_count), 0) from main.data_quality_summary where source_table = 'raw_orders')""",
-    "valid revenue in stg_orders, int_user_orders, user_metrics, product_summary, daily_summary, cohort_summary": """
-        select (select coalesce(sum(order_amount), 0) from main.stg_orders where data_quality_flag = 'valid'),
-               (select coalesce(sum(total_revenue), 0) from main.int_user_orders),
-               (select coalesce(sum(total_revenue), 0) from main.user_metrics),
-               (select coalesce(sum(total_revenue), 0) from main.product_summary),
-               (select coalesce(sum(daily_revenue), 0) from main.daily_summary),
-               (select coalesce(sum(cohort_revenue), 0) from main.cohort_summary)""",
-    "valid orders in stg_orders, int_user_orders, user_metrics, product_summary, daily_summary": """
-        select (select count(*) from main.stg_orders where data_quality_flag = 'valid'),
-               (select coalesce(sum(total_orders), 0) from main.int_user_orders),
-               (select coalesce(sum(total_orders), 0) from main.user_metrics),
-               (select coalesce(sum(total_orders), 0) from main.product_summary),
-               (select coalesce(sum(credit_card_orders + paypal_orders + wire_orders + other_payment_orders), 0)
-                  from main.product_summary),
-               (select coalesce(sum(total_orders), 0) from main.daily_summary)""",
-    "valid events in stg_events, int_user_activity, user_metrics, int_event_sessions, daily_summary": """
-        select (select count(*) from main.stg_events where data_quality_flag = 'valid'),
-               (select coalesce(sum(total_events), 0) from main.int_user_activity),
-               (select coalesce(sum(total_events), 0) from main.user_metrics),
-               (select coalesce(sum(events_in_session), 0) from main.int_event_sessions),
-               (select coalesce(sum(total_events), 0) from main.daily_summary)""",
-    "sessions in stg_events, int_event_sessions, int_user_activity, user_metrics": """
-        select (select count(distinct session_id) from main.stg_events where data_quality_flag = 'valid'),
-               (select count(*) from main.int_event_sessions),
-               (select coalesce(sum(total_sessions), 0) from main.int_user_activity),
-               (select coalesce(sum(total_sessions), 0) from main.user_metrics)""",
-    "valid users in stg_users, user_metrics, cohort_summary, daily_summary, cohort_retention": """
-        select (select count(*) from main.stg_users where data_quality_flag = 'valid'),
-               (select count(*) from main.user_metrics),
-               (select count(*) from main.user_metrics u join main.stg_users s
-                  on u.user_id = s.user_id and s.data_quality_flag = 'valid'),
-               (select coalesce(sum(cohort_size), 0) from main.cohort_summary),
-               (select coalesce(sum(new_signups), 0) from main.daily_summary),
-               (select coalesce(sum(cohort_size), 0) from main.cohort_retention where months_since_signup = 0)""",
-    "flagged rows carry no session": """
-        select (select count(*) from main.stg_events
-                where data_quality_flag <> 'valid' and session_id is not null), 0""",
-}
-
-
 #: The contracts' names of a text type (each properties file spells it per engine).
 CONTRACT_TEXT_TYPES = ("varchar", "string", "text")
 #: How assert_no_email_in_marts names each column it checks in its compiled SQL.
@@ -384,14 +378,19 @@ _PII_CHECKED = re.compile(r"select '(\w+)' as model_name, '(\w+)' as column_name
 
 
 def assert_invariants(scenario: Scenario) -> None:
-    """The contract's invariants, checked with queries of their own on the built models;
-    and the personal-data check sees every text column of the marts on this engine."""
+    """The contract's invariants (revenue, orders, events, sessions and users agree across
+    the models; every raw row is accounted for) live in one place, the package's singular
+    tests (tests/*.sql), which every build runs and which fail it with the rows that
+    disagree (reported by assert_build_ok). Here: each of them ran; and the personal-data
+    check sees every text column of the marts on this engine."""
     failures = []
     engine = scenario.engine
-    for name, sql in _INVARIANT_QUERIES.items():
-        values = engine.scalar_row(sql)
-        if len({Decimal(str(v)) for v in values}) != 1:
-            failures.append(f"{name}: {list(values)}")
+    invariants = scenario.facts.invariant_tests
+    if not invariants:
+        failures.append("the package has no singular test: no invariant is checked")
+    not_run = sorted(set(invariants) - set(scenario.outcome.compiled_tests))
+    if not_run:
+        failures.append(f"the build did not run the invariant tests {not_run}")
     contract_text = {
         (mart, column) for mart, columns in scenario.contracts.items()
         for column, data_type in columns.items() if data_type in CONTRACT_TEXT_TYPES

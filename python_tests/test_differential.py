@@ -10,7 +10,6 @@ import pytest
 
 from harness import (
     HARNESS_AS_OF_DATE,
-    MODEL_KEYS,
     assert_all,
     assert_build_ok,
     assert_invariants,
@@ -65,4 +64,4 @@ def test_models_match_reference_implementation(dbt_project, engine, tmp_path, se
 
 def _compare(scenario, model: str, expected_rows: list[dict]) -> None:
     columns = [c for c in (expected_rows[0] if expected_rows else {}) if c != "dbt_updated_at"] or None
-    assert_rows_equal(model, expected_rows, scenario.rows(model), key=MODEL_KEYS[model], columns=columns)
+    assert_rows_equal(model, expected_rows, scenario.rows(model), key=scenario.key(model), columns=columns)

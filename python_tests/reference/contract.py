@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["DEFAULT_VARS", "MODEL_COLUMNS", "SETTLED_RULES", "compute"]
+__all__ = ["SETTLED_RULES", "compute"]
 
 # --------------------------------------------------------------------------------------------
 # Constants
@@ -36,107 +36,6 @@ CENT = Decimal("0.01")
 ZERO_MONEY = Decimal("0.00")
 AMOUNT_LIMIT = Decimal(10) ** 16  # decimal(18,2) holds |x| < 10^16
 
-DEFAULT_EVENT_CATEGORIES: dict[str, str] = {
-    "signup": "authentication",
-    "login": "authentication",
-    "pageview": "engagement",
-    "click": "engagement",
-    "purchase": "conversion",
-    "add_to_cart": "conversion",
-}
-DEFAULT_REVENUE_TYPES: dict[str, str] = {
-    "subscription": "recurring",
-    "addon": "expansion",
-    "renewal": "expansion",
-}
-DEFAULT_PAYMENT_GROUPS: dict[str, str] = {
-    "credit_card": "card",
-    "paypal": "digital_wallet",
-}
-
-DEFAULT_VARS: dict[str, Any] = {
-    "session_timeout_minutes": 30,
-    "active_user_min_events": 10,
-    "active_user_min_days": 3,
-    "engaged_user_min_events": 3,
-    "dormant_after_days": 30,
-    "high_value_customer_threshold": 1000,
-    "medium_value_customer_threshold": 300,
-    "min_order_amount": 0.01,
-    "max_session_duration_hours": 12,
-    # Optional mappings (a given mapping replaces the default one entirely; values not in it
-    # fall back to 'other' / 'one_time' / 'other').
-    "event_category_mapping": DEFAULT_EVENT_CATEGORIES,
-    "revenue_type_mapping": DEFAULT_REVENUE_TYPES,
-    "payment_method_group_mapping": DEFAULT_PAYMENT_GROUPS,
-}
-
-MODEL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "stg_users": (
-        "user_id", "email_hash", "email_domain", "created_at", "country_code",
-        "referrer_source", "signup_date", "signup_year", "signup_month", "data_quality_flag",
-    ),
-    "stg_events": (
-        "event_id", "user_id", "event_type", "event_timestamp", "utm_source", "event_category",
-        "event_date", "event_hour", "day_of_week", "session_id", "data_quality_flag",
-    ),
-    "stg_orders": (
-        "order_id", "user_id", "order_amount", "product_category", "payment_method",
-        "ordered_at", "order_date", "order_size_category", "payment_method_group",
-        "revenue_type", "data_quality_flag",
-    ),
-    "int_user_activity": (
-        "user_id", "created_at", "country_code", "referrer_source", "signup_date",
-        "total_events", "active_days", "pageviews", "purchase_events", "login_events",
-        "signup_events", "total_sessions", "avg_events_per_active_day",
-        "avg_events_per_session", "purchase_conversion_rate", "first_event_at",
-        "last_event_at", "days_since_last_activity", "user_lifecycle_stage",
-    ),
-    "int_user_orders": (
-        "user_id", "created_at", "country_code", "referrer_source", "total_orders",
-        "total_revenue", "avg_order_value", "min_order_value", "max_order_value",
-        "recurring_revenue", "expansion_revenue", "one_time_revenue",
-        "unique_product_categories", "unique_payment_methods", "preferred_product_category",
-        "preferred_payment_method", "customer_value_segment", "buyer_segment",
-    ),
-    "int_event_sessions": (
-        "user_id", "session_id", "session_start", "session_end", "events_in_session",
-        "unique_event_types", "session_duration_minutes", "pageviews_in_session",
-        "purchases_in_session", "session_outcome", "first_event_type", "last_event_type",
-    ),
-    "user_metrics": (
-        "user_id", "created_at", "country_code", "referrer_source", "signup_date",
-        "total_events", "active_days", "pageviews", "total_sessions",
-        "avg_events_per_active_day", "avg_events_per_session", "user_lifecycle_stage",
-        "days_since_last_activity", "total_orders", "total_revenue", "avg_order_value",
-        "customer_value_segment", "buyer_segment", "preferred_product_category",
-        "overall_conversion_rate", "revenue_per_active_day", "customer_age_days",
-        "daily_customer_value", "user_quality_score",
-    ),
-    "cohort_summary": (
-        "cohort_month", "cohort_size", "buyers_in_cohort", "cohort_revenue",
-        "avg_revenue_per_user", "active_users", "engaged_users", "dormant_users",
-        "buyer_conversion_rate_pct", "active_retention_rate_pct", "engaged_retention_rate_pct",
-        "avg_revenue_per_buyer", "avg_customer_age_days", "median_customer_age_days",
-    ),
-    "cohort_retention": (
-        "cohort_month", "months_since_signup", "cohort_size", "active_users",
-        "retention_rate_pct",
-    ),
-    "product_summary": (
-        "product_category", "total_orders", "unique_buyers", "total_revenue",
-        "avg_order_value", "recurring_revenue", "expansion_revenue", "one_time_revenue",
-        "credit_card_orders", "paypal_orders", "wire_orders", "other_payment_orders",
-        "revenue_per_order", "revenue_per_buyer",
-    ),
-    "daily_summary": (
-        "report_date", "total_events", "active_users", "total_sessions", "pageviews",
-        "purchase_events", "signup_events", "new_signups", "total_orders", "unique_buyers",
-        "daily_revenue", "avg_order_value", "conversion_rate_pct", "buyer_rate_pct",
-        "avg_events_per_session",
-    ),
-    "data_quality_summary": ("source_table", "data_quality_flag", "row_count"),
-}  # fmt: skip
 
 SETTLED_RULES = """
 Rules this oracle settles where SPEC.md / docs/columns.md leave room:
@@ -375,16 +274,16 @@ def _mark_duplicates(
             recs[i]["data_quality_flag"] = "duplicate_id"
 
 
-def _project(rows: Iterable[dict[str, Any]], model: str) -> list[dict[str, Any]]:
-    cols = MODEL_COLUMNS[model]
+def _project(rows: Iterable[dict[str, Any]], cols: tuple[str, ...]) -> list[dict[str, Any]]:
     return [{c: r[c] for c in cols} for r in rows]
 
 
 def _resolve_vars(vars: dict | None) -> dict[str, Any]:
-    v = dict(DEFAULT_VARS)
-    if vars:
-        v.update(vars)
-    return v
+    # The inputs (thresholds, mapping seeds) come from the package's own files; the rules
+    # applied to them are this module's.
+    from .project_inputs import project_vars
+
+    return project_vars(vars)
 
 
 # --------------------------------------------------------------------------------------------
@@ -992,7 +891,9 @@ def compute(
     """Every model of the contract, computed from the raw tables.
 
     ``raw`` has keys 'raw_users', 'raw_events', 'raw_orders' (a missing key is an empty
-    table); ``vars`` overrides entries of ``DEFAULT_VARS``."""
+    table); ``vars`` overrides the vars of the package's dbt_project.yml and its mapping
+    seeds (``event_category_mapping``, ``revenue_type_mapping``,
+    ``payment_method_group_mapping``: a given mapping replaces the seed's entirely)."""
     if isinstance(as_of_date, datetime):
         as_of_date = as_of_date.date()
     v = _resolve_vars(vars)
@@ -1043,4 +944,9 @@ def compute(
             {"raw_users": users, "raw_events": events, "raw_orders": orders}
         ),
     }
-    return {model: _project(rows, model) for model, rows in result.items()}
+    # The output has the columns the package's properties files declare (names are an
+    # input, like the vars): a declared column this module does not compute is a KeyError.
+    from .project_inputs import model_columns
+
+    columns = model_columns()
+    return {model: _project(rows, columns[model]) for model, rows in result.items()}

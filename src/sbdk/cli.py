@@ -37,13 +37,6 @@ EXIT_INTERRUPTED = 130
 MAX_THREADS = 64
 
 
-#: The models whose row counts the summary prints, in the order of the layers.
-SUMMARY_MODELS = (
-    "stg_users", "stg_events", "stg_orders", "int_user_activity", "int_user_orders", "int_event_sessions",
-    "user_metrics", "cohort_summary", "cohort_retention", "product_summary", "daily_summary", "data_quality_summary",
-)
-
-
 def _engine_errors() -> tuple[type[BaseException], ...]:
     """Errors of an engine's client that mean "cannot reach or use it" (one line, not a traceback)."""
     errors: list[type[BaseException]] = [OSError]
@@ -323,7 +316,7 @@ def _generate_and_build(args: argparse.Namespace, new: Path, work_dir: Path, spa
             print(f"  warn: {warning}")
         outcome.raise_for_errors()
         print()
-        print_summary(engine)
+        print_summary(engine, outcome.models)
     except BuildError as exc:
         raise CliError(str(exc)) from None
     except _engine_errors() as exc:
@@ -333,9 +326,9 @@ def _generate_and_build(args: argparse.Namespace, new: Path, work_dir: Path, spa
         engine.close()
 
 
-def print_summary(engine: Engine) -> None:
-    """A short summary of the marts, read the same way on every engine."""
-    counts = [[m, f"{engine.scalar_row(f'select count(*) from {MODEL_SCHEMA}.{m}')[0]:,}"] for m in SUMMARY_MODELS]
+def print_summary(engine: Engine, models: Sequence[str]) -> None:
+    """Rows of every model built, and a short summary of the marts, read the same way on every engine."""
+    counts = [[m, f"{engine.scalar_row(f'select count(*) from {MODEL_SCHEMA}.{m}')[0]:,}"] for m in models]
     print("rows per model")
     _print_table(["model", "rows"], counts)
 

@@ -76,6 +76,8 @@ class BuildOutcome:
     seconds: float = 0.0
     #: The compiled SQL of every test that ran, by test name (what a check inspected).
     compiled_tests: dict[str, str] = field(default_factory=dict, repr=False)
+    #: The models built, in the order of the layers (depth in the DAG, then name).
+    models: list[str] = field(default_factory=list)
 
     def raise_for_errors(self) -> None:
         if not self.success:
@@ -275,4 +277,23 @@ def summarize(result: Any) -> BuildOutcome:
             outcome.passed += 1
     if not result.success and not outcome.errors:
         outcome.errors.append(NodeProblem("dbt", "build", "error", "dbt reported a failure"))
+    outcome.models = in_layer_order({
+        r.node.unique_id: r.node for r in getattr(result.result, "results", None) or []
+        if str(r.node.resource_type).lower().endswith("model") and str(r.status).lower().endswith("success")
+    })
     return outcome
+
+
+def in_layer_order(nodes: Mapping[str, Any]) -> list[str]:
+    """The names of ``nodes`` (unique_id -> manifest node), each after the nodes it reads
+    among them (its depth in the DAG), ties by name: the same order on every engine and
+    thread count."""
+    depth: dict[str, int] = {}
+
+    def depth_of(unique_id: str) -> int:
+        if unique_id not in depth:
+            parents = [p for p in nodes[unique_id].depends_on.nodes if p in nodes]
+            depth[unique_id] = 1 + max(map(depth_of, parents), default=-1)
+        return depth[unique_id]
+
+    return [nodes[u].name for u in sorted(nodes, key=lambda u: (depth_of(u), nodes[u].name))]

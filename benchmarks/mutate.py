@@ -1,0 +1,442 @@
+"""SQL mutation run: how strong the SQL-facing tests are.
+
+Each mutation below is a plausible bug, kept as data: a file of the dbt project, a piece
+of its text, what replaces it, and the bug it stands for. The script copies the project
+once, applies one mutation at a time to the copy, and runs the SQL-facing tests against it
+(`pytest -x`, in parallel, with SBDK_PROJECT_DIR pointing at the copy). A mutation the tests
+fail on is *killed* (the first failing test is named); one they pass on *survived*. The
+score is killed / (mutations - equivalent ones). A mutation marked `equivalent` cannot
+change any result the contract defines (the reason is given); it is still run, and being
+killed would mean the reason is wrong.
+
+    python benchmarks/mutate.py                    # every mutation, 2 workers
+    python benchmarks/mutate.py --only ses-gap-ge dup-ev-ts-desc --workers 2
+    python benchmarks/mutate.py --list
+
+It is not part of the default suite: a full run takes tens of minutes on 2 cores.
+"""
+
+# ruff: noqa: E501  (the mutations quote SQL lines verbatim)
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: What the harness builds: the dbt project's own files (tests run from ROOT, unmutated).
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "tests", "seeds")
+#: The SQL-facing tests: hand-computed scenarios, the differential test against the reference
+#: implementation, typed raw columns, and the package used from another project.
+SQL_TESTS = (
+    "python_tests/test_scenarios.py",
+    "python_tests/test_typed_raw.py",
+    "python_tests/test_differential.py",
+    "python_tests/test_package_consumer.py",
+)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    id: str
+    file: str
+    find: str
+    replace: str
+    bug: str
+    #: Why the mutation cannot change a result the contract defines (empty: it can).
+    equivalent: str = ""
+
+
+M = Mutation
+MUTATIONS: list[Mutation] = [
+    # ---- stg_users
+    M("usr-email-no-lower", "models/staging/stg_users.sql",
+      "lower({{ sbdk.clean_text('email') }}) as email_normalized", "{{ sbdk.clean_text('email') }} as email_normalized",
+      "emails compared without lower-casing"),
+    M("usr-future-gt", "models/staging/stg_users.sql",
+      "when created_at >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'",
+      "when created_at > {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'",
+      "a signup at exactly midnight after as_of_date is not future"),
+    M("usr-flag-order", "models/staging/stg_users.sql",
+      "            when user_id is null then 'missing_id'\n            when created_at is null then 'missing_created_at'",
+      "            when created_at is null then 'missing_created_at'\n            when user_id is null then 'missing_id'",
+      "missing_created_at takes precedence over missing_id"),
+    M("usr-dup-ts-desc", "models/staging/stg_users.sql",
+      "                order by\n                    created_at,\n                    email_hash nulls last",
+      "                order by\n                    created_at desc,\n                    email_hash nulls last",
+      "the latest copy of a duplicate user id is kept"),
+    M("usr-dup-tie-hash-first", "models/staging/stg_users.sql",
+      "email_hash nulls last,", "email_hash nulls first,",
+      "tie among duplicate users: a null email hash wins"),
+    M("usr-dup-tie-country-desc", "models/staging/stg_users.sql",
+      "country_code nulls last,", "country_code desc nulls last,",
+      "tie among duplicate users: the larger country code wins"),
+    M("usr-dup-tie-referrer-first", "models/staging/stg_users.sql",
+      "referrer_source nulls last\n", "referrer_source nulls first\n",
+      "tie among duplicate users: a null referrer wins"),
+    M("usr-email-tie-desc", "models/staging/stg_users.sql",
+      "order by created_at, user_id", "order by created_at, user_id desc",
+      "tie among users sharing an email: the larger user_id is kept"),
+    M("usr-email-ts-only", "models/staging/stg_users.sql",
+      "order by created_at, user_id", "order by user_id",
+      "the smaller user_id keeps a shared email, whatever the signup times"),
+    M("usr-email-dup-first", "models/staging/stg_users.sql",
+      "            when id_rank > 1 then 'duplicate_id'\n            when email_rank > 1 then 'duplicate_email'",
+      "            when email_rank > 1 then 'duplicate_email'\n            when id_rank > 1 then 'duplicate_id'",
+      "duplicate_email takes precedence over duplicate_id",
+      "email_rank is computed only on rows with id_rank = 1, so no row has both"),
+    M("usr-domain-first-at", "models/staging/stg_users.sql",
+      "nullif({{ sbdk.text_after_last('email_normalized', \"'@'\") }}, '')",
+      "nullif({{ dbt.split_part('email_normalized', \"'@'\", 2) }}, '')",
+      "email_domain after the first '@' instead of the last"),
+    M("usr-signup-month-day", "models/staging/stg_users.sql",
+      "cast(extract(month from created_at) as integer) as signup_month",
+      "cast(extract(day from created_at) as integer) as signup_month",
+      "signup_month reads the day"),
+    # ---- stg_events
+    M("ev-dup-ts-desc", "models/staging/stg_events.sql",
+      "                order by\n                    event_timestamp,\n                    user_id nulls last",
+      "                order by\n                    event_timestamp desc,\n                    user_id nulls last",
+      "the latest copy of a duplicate event id is kept"),
+    M("ev-dup-tie-user-first", "models/staging/stg_events.sql",
+      "                    user_id nulls last,\n                    event_type nulls last",
+      "                    user_id desc nulls last,\n                    event_type nulls last",
+      "tie among duplicate events: the larger user_id wins"),
+    M("ev-dup-tie-type-desc", "models/staging/stg_events.sql",
+      "event_type nulls last,\n                    utm_source nulls last",
+      "event_type desc nulls last,\n                    utm_source nulls last",
+      "tie among duplicate events: the larger event_type wins"),
+    M("ev-dup-tie-utm-first", "models/staging/stg_events.sql",
+      "utm_source nulls last\n            )", "utm_source nulls first\n            )",
+      "tie among duplicate events: a null utm_source wins"),
+    M("ev-type-blank-null", "models/staging/stg_events.sql",
+      "coalesce(lower({{ sbdk.clean_text('event_type') }}), 'unknown') as event_type",
+      "lower({{ sbdk.clean_text('event_type') }}) as event_type",
+      "a missing event type stays null instead of 'unknown'"),
+    M("ev-category-default", "models/staging/stg_events.sql",
+      "coalesce(event_categories.event_category, 'other') as event_category",
+      "coalesce(event_categories.event_category, 'unknown') as event_category",
+      "unmapped event types get category 'unknown' instead of 'other'"),
+    M("ev-ses-gap-ge", "models/staging/stg_events.sql",
+      "then 1\n            when {{ sbdk.seconds_between('previous_timestamp', 'event_timestamp') }} > {{ timeout_seconds }}",
+      "then 1\n            when {{ sbdk.seconds_between('previous_timestamp', 'event_timestamp') }} >= {{ timeout_seconds }}",
+      "a gap of exactly the timeout opens a new session"),
+    M("ev-ses-lag-id-desc", "models/staging/stg_events.sql",
+      "        lag(event_timestamp) over (\n            partition by user_id, data_quality_flag\n"
+      "            order by event_timestamp, event_id\n",
+      "        lag(event_timestamp) over (\n            partition by user_id, data_quality_flag\n"
+      "            order by event_timestamp, event_id desc\n",
+      "the previous event is found with ties broken by event_id descending",
+      "the gap to the previous event depends on timestamps only: among events with equal "
+      "timestamps either order gives the same gaps"),
+    M("ev-ses-window-ceil", "models/staging/stg_events.sql",
+      "        floor(\n            {{ sbdk.seconds_between('activity_session_start', 'event_timestamp') }}",
+      "        ceil(\n            {{ sbdk.seconds_between('activity_session_start', 'event_timestamp') }}",
+      "session windows counted with ceil: the first event gets its own window"),
+    M("ev-ses-no-window", "models/staging/stg_events.sql",
+      "order by activity_session_number, window_number)", "order by activity_session_number)",
+      "sessions are not cut at max_session_duration_hours"),
+    M("ev-ses-start-min", "models/staging/stg_events.sql",
+      "max(case when opens_session = 1 then event_timestamp end) over (",
+      "min(event_timestamp) over (",
+      "windows counted from the user's first event instead of the session's"),
+    M("ev-hour-utc-day", "models/staging/stg_events.sql",
+      "cast(extract(hour from sessions.event_timestamp) as integer) as event_hour",
+      "cast(extract(minute from sessions.event_timestamp) as integer) as event_hour",
+      "event_hour reads the minute"),
+    # ---- shared flag precedence (events and orders)
+    M("flag-unknown-before-dup", "macros/utils/flags.sql",
+      "        when {{ id_rank }} > 1 then 'duplicate_id'\n        when {{ valid_user_id }} is null then 'unknown_user'",
+      "        when {{ valid_user_id }} is null then 'unknown_user'\n        when {{ id_rank }} > 1 then 'duplicate_id'",
+      "unknown_user takes precedence over duplicate_id"),
+    M("flag-future-before-unknown", "macros/utils/flags.sql",
+      "        when {{ valid_user_id }} is null then 'unknown_user'\n"
+      "        when {{ activity_at }} >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'",
+      "        when {{ activity_at }} >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'\n"
+      "        when {{ valid_user_id }} is null then 'unknown_user'",
+      "future_timestamp takes precedence over unknown_user"),
+    M("flag-signup-before-future", "macros/utils/flags.sql",
+      "        when {{ activity_at }} >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'\n"
+      "        when {{ activity_at }} < {{ user_created_at }} then 'before_signup'",
+      "        when {{ activity_at }} < {{ user_created_at }} then 'before_signup'\n"
+      "        when {{ activity_at }} >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'",
+      "before_signup takes precedence over future_timestamp",
+      "a valid user signed up before the end of as_of_date, so no row is both before its "
+      "user's signup and after the end of as_of_date"),
+    M("flag-before-signup-le", "macros/utils/flags.sql",
+      "when {{ activity_at }} < {{ user_created_at }} then 'before_signup'",
+      "when {{ activity_at }} <= {{ user_created_at }} then 'before_signup'",
+      "an event at exactly the signup time is before signup"),
+    M("flag-future-gt", "macros/utils/flags.sql",
+      "when {{ activity_at }} >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'",
+      "when {{ activity_at }} > {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'",
+      "an event at exactly midnight after as_of_date is not future"),
+    # ---- stg_orders
+    M("ord-amount-floor", "models/staging/stg_orders.sql",
+      "round({{ sbdk.parse_amount('amount', types.get('amount')) }}, 2) as rounded_amount",
+      "floor({{ sbdk.parse_amount('amount', types.get('amount')) }} * 100) / 100 as rounded_amount",
+      "amounts truncated instead of rounded"),
+    M("ord-min-amount-le", "models/staging/stg_orders.sql",
+      "order_amount < {{ sbdk.number_var('min_order_amount') }} then 'invalid_amount'",
+      "order_amount <= {{ sbdk.number_var('min_order_amount') }} then 'invalid_amount'",
+      "an amount equal to min_order_amount is invalid"),
+    M("ord-invalid-before-ts", "models/staging/stg_orders.sql",
+      "            when ordered_at is null then 'missing_timestamp'\n"
+      "            when order_amount is null or order_amount < {{ sbdk.number_var('min_order_amount') }} then 'invalid_amount'",
+      "            when order_amount is null or order_amount < {{ sbdk.number_var('min_order_amount') }} then 'invalid_amount'\n"
+      "            when ordered_at is null then 'missing_timestamp'",
+      "invalid_amount takes precedence over missing_timestamp"),
+    M("ord-dup-tie-amount-desc", "models/staging/stg_orders.sql",
+      "order_amount nulls last,", "order_amount desc nulls last,",
+      "tie among duplicate orders: the larger amount wins"),
+    M("ord-dup-tie-category-desc", "models/staging/stg_orders.sql",
+      "product_category nulls last,", "product_category desc nulls last,",
+      "tie among duplicate orders: the larger category wins"),
+    M("ord-dup-tie-payment-desc", "models/staging/stg_orders.sql",
+      "payment_method nulls last\n", "payment_method desc nulls last\n",
+      "tie among duplicate orders: the larger payment method wins"),
+    M("ord-dup-tie-user-desc", "models/staging/stg_orders.sql",
+      "                    user_id nulls last,\n                    order_amount nulls last",
+      "                    user_id desc nulls last,\n                    order_amount nulls last",
+      "tie among duplicate orders: the larger user_id wins"),
+    M("ord-size-medium-lt", "models/staging/stg_orders.sql",
+      "when flagged.order_amount <= 200 then 'medium'", "when flagged.order_amount < 200 then 'medium'",
+      "an order of exactly 200 is large"),
+    M("ord-size-small-le", "models/staging/stg_orders.sql",
+      "when flagged.order_amount < 50 then 'small'", "when flagged.order_amount <= 50 then 'small'",
+      "an order of exactly 50 is small"),
+    M("ord-revenue-default", "models/staging/stg_orders.sql",
+      "coalesce(revenue_types.revenue_type, 'one_time')", "coalesce(revenue_types.revenue_type, 'other')",
+      "unmapped categories get revenue type 'other'"),
+    M("ord-category-blank", "models/staging/stg_orders.sql",
+      "coalesce(lower({{ sbdk.clean_dimension('product_category') }}), 'unknown') as product_category",
+      "coalesce(lower({{ sbdk.clean_dimension('product_category') }}), 'other') as product_category",
+      "a missing product category becomes 'other' instead of 'unknown'"),
+    # ---- int_user_activity
+    M("act-dormant-ge", "models/intermediate/int_user_activity.sql",
+      "when days_since_last_activity > {{ sbdk.number_var('dormant_after_days') }} then 'dormant'",
+      "when days_since_last_activity >= {{ sbdk.number_var('dormant_after_days') }} then 'dormant'",
+      "dormant from exactly dormant_after_days"),
+    M("act-active-gt", "models/intermediate/int_user_activity.sql",
+      "total_events >= {{ sbdk.number_var('active_user_min_events') }}",
+      "total_events > {{ sbdk.number_var('active_user_min_events') }}",
+      "active needs more than active_user_min_events"),
+    M("act-days-gt", "models/intermediate/int_user_activity.sql",
+      "and active_days >= {{ sbdk.number_var('active_user_min_days') }}",
+      "and active_days > {{ sbdk.number_var('active_user_min_days') }}",
+      "active needs more than active_user_min_days"),
+    M("act-engaged-gt", "models/intermediate/int_user_activity.sql",
+      "when total_events >= {{ sbdk.number_var('engaged_user_min_events') }} then 'engaged'",
+      "when total_events > {{ sbdk.number_var('engaged_user_min_events') }} then 'engaged'",
+      "engaged needs more than engaged_user_min_events"),
+    M("act-days-count", "models/intermediate/int_user_activity.sql",
+      "count(distinct event_date) as active_days", "count(event_date) as active_days",
+      "active_days counts events, not distinct dates"),
+    M("act-last-first", "models/intermediate/int_user_activity.sql",
+      "{{ dbt.datediff('cast(user_events.last_event_at as date)', sbdk.as_of_date(), 'day') }}",
+      "{{ dbt.datediff('cast(user_events.first_event_at as date)', sbdk.as_of_date(), 'day') }}",
+      "days since the first event instead of the last"),
+    M("act-conversion-flip", "models/intermediate/int_user_activity.sql",
+      "{{ sbdk.safe_ratio('purchase_events', 'pageviews') }} as purchase_conversion_rate",
+      "{{ sbdk.safe_ratio('pageviews', 'purchase_events') }} as purchase_conversion_rate",
+      "conversion rate inverted"),
+    # ---- int_user_orders
+    M("ord-pref-revenue-asc", "models/intermediate/int_user_orders.sql",
+      "order by count(*) desc, sum(order_amount) desc, product_category",
+      "order by count(*) desc, sum(order_amount), product_category",
+      "preferred category tie goes to the smaller revenue"),
+    M("ord-pref-alpha-desc", "models/intermediate/int_user_orders.sql",
+      "order by count(*) desc, sum(order_amount) desc, product_category",
+      "order by count(*) desc, sum(order_amount) desc, product_category desc",
+      "preferred category tie goes to the last name alphabetically"),
+    M("ord-pref-revenue-first", "models/intermediate/int_user_orders.sql",
+      "order by count(*) desc, sum(order_amount) desc, product_category",
+      "order by sum(order_amount) desc, count(*) desc, product_category",
+      "preferred category by revenue before order count"),
+    M("pay-pref-revenue-asc", "models/intermediate/int_user_orders.sql",
+      "order by count(*) desc, sum(order_amount) desc, payment_method",
+      "order by count(*) desc, sum(order_amount), payment_method",
+      "preferred payment method tie goes to the smaller revenue"),
+    M("pay-pref-alpha-desc", "models/intermediate/int_user_orders.sql",
+      "order by count(*) desc, sum(order_amount) desc, payment_method",
+      "order by count(*) desc, sum(order_amount) desc, payment_method desc",
+      "preferred payment method tie goes to the last name alphabetically"),
+    M("seg-high-ge", "models/intermediate/int_user_orders.sql",
+      "when total_revenue > {{ sbdk.number_var('high_value_customer_threshold') }} then 'high_value'",
+      "when total_revenue >= {{ sbdk.number_var('high_value_customer_threshold') }} then 'high_value'",
+      "revenue exactly at the high-value threshold is high value"),
+    M("seg-medium-ge", "models/intermediate/int_user_orders.sql",
+      "when total_revenue > {{ sbdk.number_var('medium_value_customer_threshold') }} then 'medium_value'",
+      "when total_revenue >= {{ sbdk.number_var('medium_value_customer_threshold') }} then 'medium_value'",
+      "revenue exactly at the medium-value threshold is medium value"),
+    M("buyer-repeat-lt", "models/intermediate/int_user_orders.sql",
+      "when total_orders <= 5 then 'repeat_buyer'", "when total_orders < 5 then 'repeat_buyer'",
+      "five orders make a loyal buyer"),
+    M("uo-left-inner", "models/intermediate/int_user_orders.sql",
+      "    from users\n    left join user_orders", "    from users\n    inner join user_orders",
+      "users without orders dropped from int_user_orders"),
+    # ---- int_event_sessions
+    M("ses-first-id-desc", "models/intermediate/int_event_sessions.sql",
+      "            order by event_timestamp, event_id\n        ) as position_from_start",
+      "            order by event_timestamp, event_id desc\n        ) as position_from_start",
+      "first event type: ties broken by the larger event_id"),
+    M("ses-last-id-asc", "models/intermediate/int_event_sessions.sql",
+      "order by event_timestamp desc, event_id desc", "order by event_timestamp desc, event_id",
+      "last event type: ties broken by the smaller event_id"),
+    M("ses-engaged-gt", "models/intermediate/int_event_sessions.sql",
+      "when events_in_session >= 5 then 'engaged'", "when events_in_session > 5 then 'engaged'",
+      "a session of exactly five events is not engaged"),
+    M("ses-types-count", "models/intermediate/int_event_sessions.sql",
+      "count(distinct event_type) as unique_event_types", "count(event_type) as unique_event_types",
+      "unique_event_types counts events"),
+    # ---- marts
+    M("um-score-cap", "models/marts/user_metrics.sql",
+      "            least(\n                100,", "            least(\n                1000,",
+      "user_quality_score not capped at 100"),
+    M("um-score-revenue-ge", "models/marts/user_metrics.sql",
+      "+ case when total_revenue > 100 then 20 else 0 end", "+ case when total_revenue >= 100 then 20 else 0 end",
+      "a revenue of exactly 100 earns the revenue bonus"),
+    M("um-daily-value-age", "models/marts/user_metrics.sql",
+      "when customer_age_days > 0 then", "when customer_age_days > 1 then",
+      "daily_customer_value is 0 for a customer one day old"),
+    M("cs-median-disc", "models/marts/cohort_summary.sql",
+      "{{ sbdk.median('customer_age_days') }} as median_customer_age_days",
+      "cast(min(customer_age_days) as {{ sbdk.type_double() }}) as median_customer_age_days",
+      "median replaced by the minimum"),
+    M("cs-engaged-only", "models/marts/cohort_summary.sql",
+      "{{ sbdk.safe_ratio('active_users + engaged_users', 'cohort_size', 100) }}",
+      "{{ sbdk.safe_ratio('engaged_users', 'cohort_size', 100) }}",
+      "engaged retention leaves out active users"),
+    M("cr-distinct", "models/marts/cohort_retention.sql",
+      "    select distinct\n        user_id,", "    select\n        user_id,",
+      "a user with two events in a month counted twice"),
+    M("cr-bound-lt", "models/marts/cohort_retention.sql",
+      "on month_offsets.n <= {{ dbt.datediff('cohorts.cohort_month', sbdk.as_of_date(), 'month') }}",
+      "on month_offsets.n < {{ dbt.datediff('cohorts.cohort_month', sbdk.as_of_date(), 'month') }}",
+      "retention months stop before the month of as_of_date"),
+    M("ps-other-payment", "models/marts/product_summary.sql",
+      "when payment_method not in ('credit_card', 'paypal', 'wire') then 1",
+      "when payment_method not in ('credit_card', 'paypal', 'wire', 'unknown') then 1",
+      "orders without a payment method not counted anywhere"),
+    M("ps-buyers-count", "models/marts/product_summary.sql",
+      "count(distinct user_id) as unique_buyers", "count(user_id) as unique_buyers",
+      "unique_buyers counts orders"),
+    M("ds-buyer-rate", "models/marts/daily_summary.sql",
+      "{{ sbdk.safe_ratio('unique_buyers', 'active_users', 100) }} as buyer_rate_pct",
+      "{{ sbdk.safe_ratio('unique_buyers', 'total_events', 100) }} as buyer_rate_pct",
+      "buyer rate over events instead of active users"),
+    M("ds-spine-events-only", "models/marts/daily_summary.sql",
+      "    union all\n    select min(order_date), max(order_date)\n"
+      "    from {{ ref('stg_orders') }} where data_quality_flag = 'valid'\n",
+      "\n",
+      "the day spine ignores days with orders only"),
+    M("dq-count-distinct", "models/marts/data_quality_summary.sql",
+      "cast(count(*) as {{ dbt.type_bigint() }}) as row_count",
+      "cast(count(distinct data_quality_flag) as {{ dbt.type_bigint() }}) as row_count",
+      "data_quality_summary counts flags instead of rows"),
+]
+
+
+def copy_project(dest: Path) -> None:
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+
+
+def run_tests(project: Path, workers: int, tests: list[str]) -> tuple[int, str, float]:
+    env = {**os.environ, "SBDK_PROJECT_DIR": str(project), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", str(workers), *tests],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    return proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - t0
+
+
+def first_failure(output: str) -> str:
+    found = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.MULTILINE)
+    return found.group(1) if found else "(no test named)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", default=None, help="ids of the mutations to run")
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (default 2)")
+    parser.add_argument("--tests", nargs="+", default=list(SQL_TESTS), help="test files to run per mutation")
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    args = parser.parse_args(argv)
+
+    ids = [m.id for m in MUTATIONS]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise SystemExit(f"duplicate mutation ids: {duplicated}")
+    chosen = [m for m in MUTATIONS if args.only is None or m.id in args.only]
+    unknown = set(args.only or ()) - set(ids)
+    if unknown:
+        raise SystemExit(f"unknown mutation ids: {sorted(unknown)}")
+    if args.list:
+        for m in chosen:
+            print(f"{m.id:<28} {m.file:<45} {m.bug}" + (f"  [equivalent: {m.equivalent}]" if m.equivalent else ""))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="sbdk-mutate-") as tmp:
+        project = Path(tmp) / "project"
+        project.mkdir()
+        copy_project(project)
+        code, output, seconds = run_tests(project, args.workers, args.tests)
+        if code != 0:
+            print(output[-4000:])
+            raise SystemExit(f"the tests fail on the unmutated project ({seconds:.0f} s): fix that first")
+        print(f"unmutated project: tests pass in {seconds:.0f} s; {len(chosen)} mutations", flush=True)
+
+        results: dict[str, list[Mutation]] = {"killed": [], "survived": [], "error": []}
+        for n, m in enumerate(chosen, 1):
+            path = project / m.file
+            original = path.read_text()
+            count = original.count(m.find)
+            if count != 1:
+                results["error"].append(m)
+                print(f"[{n:>2}/{len(chosen)}] ERROR    {m.id:<28} the text to replace occurs {count} times in "
+                      f"{m.file}", flush=True)
+                continue
+            path.write_text(original.replace(m.find, m.replace))
+            try:
+                code, output, seconds = run_tests(project, args.workers, args.tests)
+            finally:
+                path.write_text(original)
+            if code == 1:
+                outcome, detail = "killed", f"by {first_failure(output)}"
+            elif code == 0:
+                outcome, detail = "survived", (f"(equivalent: {m.equivalent})" if m.equivalent else f"-- {m.bug}")
+            else:
+                outcome, detail = "error", f"pytest exit {code}: {output.strip().splitlines()[-1:]}"
+            results[outcome].append(m)
+            print(f"[{n:>2}/{len(chosen)}] {outcome.upper():<8} {m.id:<28} {seconds:5.0f} s  {detail}", flush=True)
+
+    killed, survived = results["killed"], results["survived"]
+    equivalent_killed = [m for m in killed if m.equivalent]
+    counted = len(chosen) - len(results["error"]) - sum(1 for m in survived if m.equivalent)
+    score = len(killed) / counted if counted else 0.0
+    print(f"\n{len(killed)} killed, {len(survived)} survived "
+          f"({sum(1 for m in survived if m.equivalent)} of them equivalent), {len(results['error'])} errors")
+    print(f"mutation score: {len(killed)}/{counted} = {100 * score:.1f}% of the non-equivalent mutations killed")
+    for m in survived:
+        if not m.equivalent:
+            print(f"  survived: {m.id} ({m.file}): {m.bug}")
+    for m in equivalent_killed:
+        print(f"  marked equivalent but killed (the reason is wrong): {m.id}")
+    return 0 if not results["error"] and not equivalent_killed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
