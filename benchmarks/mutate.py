@@ -413,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
                 code, output, seconds = run_tests(project, args.workers, args.tests)
             finally:
                 path.write_text(original)
-            if code == 1:
+            # with -x, xdist ends the session early after the first failure (exit 2, "interrupted")
+            if code in (1, 2) and re.search(r"^(FAILED|ERROR) ", output, re.MULTILINE):
                 outcome, detail = "killed", f"by {first_failure(output)}"
             elif code == 0:
                 outcome, detail = "survived", (f"(equivalent: {m.equivalent})" if m.equivalent else f"-- {m.bug}")
