@@ -33,12 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: What the harness builds: the dbt project's own files (tests run from ROOT, unmutated).
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "tests", "seeds")
-#: The SQL-facing tests: hand-computed scenarios, typed raw columns and the differential
-#: test against the reference implementation (each build runs the package's data tests too).
+#: The SQL-facing tests, in two stages (the second runs only when the first passes): the
+#: hand-computed scenarios and typed raw columns (seconds each), then the differential test
+#: against the reference implementation on generated data. Each build runs the package's
+#: data tests too.
 SQL_TESTS = (
-    "python_tests/test_scenarios.py",
-    "python_tests/test_typed_raw.py",
-    "python_tests/test_differential.py",
+    ("python_tests/test_scenarios.py", "python_tests/test_typed_raw.py"),
+    ("python_tests/test_differential.py",),
 )
 
 
@@ -352,13 +353,17 @@ def copy_project(dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
-def run_tests(project: Path, workers: int, tests: list[str]) -> tuple[int, str, float]:
+def run_tests(project: Path, workers: int, stages: list[list[str]]) -> tuple[int, str, float]:
+    """Run the stages in order until one fails; (exit code, output, seconds) of the last one run."""
     env = {**os.environ, "SBDK_PROJECT_DIR": str(project), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", str(workers), *tests],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )
+    for tests in stages:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", str(workers), *tests],
+            cwd=ROOT, env=env, capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            break
     return proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - t0
 
 
@@ -371,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", default=None, help="ids of the mutations to run")
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (default 2)")
-    parser.add_argument("--tests", nargs="+", default=list(SQL_TESTS), help="test files to run per mutation")
+    parser.add_argument("--tests", nargs="+", default=None,
+                        help="test files to run per mutation, in one stage (default: the SQL-facing tests)")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
     args = parser.parse_args(argv)
 
@@ -383,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.only or ()) - set(ids)
     if unknown:
         raise SystemExit(f"unknown mutation ids: {sorted(unknown)}")
+    stages = [args.tests] if args.tests else [list(stage) for stage in SQL_TESTS]
     if args.list:
         for m in chosen:
             print(f"{m.id:<28} {m.file:<45} {m.bug}" + (f"  [equivalent: {m.equivalent}]" if m.equivalent else ""))
@@ -392,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         project = Path(tmp) / "project"
         project.mkdir()
         copy_project(project)
-        code, output, seconds = run_tests(project, args.workers, args.tests)
+        code, output, seconds = run_tests(project, args.workers, stages)
         if code != 0:
             print(output[-4000:])
             raise SystemExit(f"the tests fail on the unmutated project ({seconds:.0f} s): fix that first")
@@ -410,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             path.write_text(original.replace(m.find, m.replace))
             try:
-                code, output, seconds = run_tests(project, args.workers, args.tests)
+                code, output, seconds = run_tests(project, args.workers, stages)
             finally:
                 path.write_text(original)
             # with -x, xdist ends the session early after the first failure (exit 2, "interrupted")
