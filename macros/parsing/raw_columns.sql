@@ -1,3 +1,8 @@
+{#- Helpers shared by the parsing rules (parse_id.sql, parse_timestamp.sql,
+    parse_amount.sql), the staging models and the values_parse test: the types
+    of the raw columns, text cleaning, and Spark's full regular-expression
+    match. -#}
+
 {#- Types of a raw table's columns, keyed by lower-case name, looked up when
     the model runs. Fails with a message naming the table and column when a
     column of the contract is missing. At parse time every column is text. -#}
@@ -56,35 +61,19 @@
 {%- endmacro %}
 
 
-{#- An id: after trimming, an optional sign and digits that fit 64 bits;
-    a typed number only when integral. Anything else is null (missing). -#}
-{% macro parse_id(column, dtype) -%}
-    {%- set kind = sbdk._type_kind(dtype) -%}
-    {%- if kind == 'integer' -%}
-        {{ adapter.dispatch('parse_integer_typed', 'sbdk')(column) }}
-    {%- elif kind == 'number' -%}
-        {{ adapter.dispatch('parse_integral_number', 'sbdk')(column) }}
-    {%- else -%}
-        {{ adapter.dispatch('parse_id_text', 'sbdk')(sbdk.clean_text(column)) }}
-    {%- endif -%}
-{%- endmacro %}
+{#- Spark parsing (Spark 3.3+, ANSI mode on or off), shared by every spark__
+    version of the parsing rules (parse_id.sql, parse_timestamp.sql,
+    parse_amount.sql). Spark has no `~` operator, `numeric` there is
+    decimal(10,0), and in ANSI mode (the default since Spark 4) a failed cast
+    is an error, not a null. So every value is matched first, and every cast
+    is a try_cast that yields null when the value still does not fit: a bad
+    value becomes null and is flagged, it never fails the build.
 
-
-{#- A timestamp in UTC: ISO 8601 text, or a typed date/timestamp. -#}
-{% macro parse_timestamp(column, dtype) -%}
-    {%- set kind = sbdk._type_kind(dtype) -%}
-    {%- if kind in ['timestamp', 'date'] -%}
-        cast({{ column }} as {{ dbt.type_timestamp() }})
-    {%- elif kind == 'timestamptz' -%}
-        {{ adapter.dispatch('timestamptz_to_utc', 'sbdk')(column) }}
-    {%- else -%}
-        {{ adapter.dispatch('parse_timestamp_text', 'sbdk')(sbdk.clean_text(column)) }}
-    {%- endif -%}
-{%- endmacro %}
-
-
-{#- An amount as an exact decimal (not yet rounded): a plain decimal number,
-    optionally with an exponent. Typed numbers go through their text form. -#}
-{% macro parse_amount(column, dtype) -%}
-    {{ adapter.dispatch('parse_amount_text', 'sbdk')(sbdk.clean_text(column)) }}
+    Full matches: Spark's regular expressions are Java's, where `$` also
+    matches before a final line break ('12\n' would match '^[0-9]+$').
+    `_spark_full_match` therefore compares the whole text with what the
+    pattern matched, so a trailing line break (or any other character) makes
+    the value unparsable, as on DuckDB and PostgreSQL. -#}
+{% macro _spark_full_match(text, pattern) -%}
+    (regexp_extract({{ text }}, '{{ pattern }}', 0) = {{ text }})
 {%- endmacro %}
