@@ -2,7 +2,7 @@
 
 It is the oracle of the differential tests: given the three raw tables as lists of row dicts it
 returns every model as a list of row dicts, computed from /work/shared/SPEC.md and
-docs/columns.md alone (standard library only; no SQL, no DuckDB).
+the models' YAML and docs blocks alone (standard library only; no SQL, no DuckDB).
 
 Python types of the output: ids, counts and day counts ``int``; money ``Decimal`` with two
 places; ratios and averages ``float``; timestamps naive ``datetime`` (UTC); dates ``date``;
