@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from sbdk.project import find_project_dir
@@ -118,6 +119,20 @@ def test_dbt_failure_names_the_model(tmp_path: Path) -> None:
     assert_one_line_error(result, 1, "product_summary")
 
 
+def _wait_until_open(pid: int, path: Path, timeout: float = 120.0) -> None:
+    """Wait until process ``pid`` has the file ``path`` (or its write-ahead log) open."""
+    deadline = time.monotonic() + timeout
+    names = {str(path), f"{path}.wal"}
+    while time.monotonic() < deadline:
+        try:
+            if names & {f.path for f in psutil.Process(pid).open_files()}:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"pid {pid} did not open {path} within {timeout:.0f} s")
+
+
 def test_interrupted_generation_leaves_previous_tables(tmp_path: Path) -> None:
     db = tmp_path / "keep.duckdb"
     first = run_cli("generate", "--users", "100", "--db", str(db), cwd=tmp_path)
@@ -129,8 +144,11 @@ def test_interrupted_generation_leaves_previous_tables(tmp_path: Path) -> None:
     # Ctrl-C once the generation is under way, then again every 50 ms until it stops,
     # as an impatient user does: a single signal can land where DuckDB absorbs it into a
     # query that finishes anyway, and the later ones land in the middle of the cleanup the
-    # first one started (which must still run to its end, silently).
-    time.sleep(2)
+    # first one started (which must still run to its end, silently). "Under way": the
+    # command has the database open (a fixed delay was too short on a loaded machine,
+    # where Python had not even finished starting).
+    _wait_until_open(proc.pid, db)
+    time.sleep(0.5)
     while proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:

@@ -1,34 +1,29 @@
-{#- One row per integer from 0 to `upper_expression` (inclusive), column `n`. -#}
-{% macro integer_range(upper_expression) -%}
-    {{ return(adapter.dispatch('integer_range', 'sbdk')(upper_expression)) }}
+{#- One row per integer from 0 to the column `upper` (inclusive) of the one-row
+    relation or CTE `bounds`, column `n`; no rows when it is null or negative.
+    The bound is data, computed in a CTE of the model. -#}
+{% macro integer_range(bounds, upper='upper_n') -%}
+    {{ return(adapter.dispatch('integer_range', 'sbdk')(bounds, upper)) }}
 {%- endmacro %}
 
-{% macro default__integer_range(upper_expression) -%}
-    {%- set upper = 0 -%}
-    {%- if execute -%}
-        {%- set result = run_query('select ' ~ upper_expression) -%}
-        {%- set value = result.columns[0].values()[0] if result and result.rows | length > 0 else none -%}
-        {%- set upper = (value or 0) | int -%}
-    {%- endif -%}
-    select generated_number - 1 as n
-    from ({{ dbt.generate_series(upper + 1 if upper >= 0 else 1) }}) as series
-    where generated_number - 1 <= {{ upper }}
+{#- PostgreSQL (and engines with a set-returning generate_series). -#}
+{% macro default__integer_range(bounds, upper) -%}
+    select cast(range_numbers.n as {{ dbt.type_bigint() }}) as n
+    from {{ bounds }}
+    cross join lateral generate_series(0, cast({{ bounds }}.{{ upper }} as {{ dbt.type_bigint() }})) as range_numbers (n)
 {%- endmacro %}
 
-{% macro duckdb__integer_range(upper_expression) -%}
-    select range as n from range(0, cast(({{ upper_expression }}) as bigint) + 1)
+{% macro duckdb__integer_range(bounds, upper) -%}
+    select range as n
+    from {{ bounds }}, range(0, cast({{ bounds }}.{{ upper }} as bigint) + 1)
 {%- endmacro %}
 
-{#- Spark: no rows when the upper bound is negative (sequence(0, -1) would
-    count down). -#}
-{% macro spark__integer_range(upper_expression) -%}
+{#- Spark: no rows when the bound is negative (sequence(0, -1) would count down). -#}
+{% macro spark__integer_range(bounds, upper) -%}
     select explode(
         case
-            when range_bounds.upper_n >= 0
-                then sequence(cast(0 as bigint), range_bounds.upper_n)
+            when {{ bounds }}.{{ upper }} >= 0
+                then sequence(cast(0 as bigint), cast({{ bounds }}.{{ upper }} as bigint))
         end
     ) as n
-    from (
-        select cast(({{ upper_expression }}) as bigint) as upper_n
-    ) as range_bounds
+    from {{ bounds }}
 {%- endmacro %}

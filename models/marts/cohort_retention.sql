@@ -16,17 +16,24 @@ cohorts as (
     group by cohort_month
 ),
 
-{#- Offsets 0 .. months from the oldest cohort to the month of as_of_date. -#}
-{%- set oldest_cohort_age -%}
-    coalesce((
-        select {{ dbt.datediff('min(signup_date)', sbdk.as_of_date(), 'month') }}
-        from {{ ref('stg_users') }}
-        where data_quality_flag = 'valid'
-    ), -1)
-{%- endset %}
+{# Offsets 0 .. months from the oldest cohort to the month of as_of_date (the
+    bound is read by sbdk.integer_range, which the jinja templater does not see). -#}
+oldest_cohort as (
+    select
+        min(cohort_month) as cohort_month,
+        {{ sbdk.as_of_date() }} as as_of_date
+    from cohorts
+),
+
+month_bounds as (  -- noqa: ST03
+    select
+        {{ dbt.datediff('cohort_month', 'as_of_date', 'month') }}
+            as upper_n
+    from oldest_cohort
+),
 
 month_offsets as (
-    {{ sbdk.integer_range(oldest_cohort_age) }}
+    {{ sbdk.integer_range('month_bounds') }}
 ),
 
 cohort_months as (

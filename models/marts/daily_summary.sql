@@ -25,22 +25,32 @@ signups as (
     where data_quality_flag = 'valid'
 ),
 
-{%- set valid_days -%}
-    select min(event_date) as first_day, max(event_date) as last_day
-    from {{ ref('stg_events') }} where data_quality_flag = 'valid'
-    union all
-    select min(order_date), max(order_date)
-    from {{ ref('stg_orders') }} where data_quality_flag = 'valid'
-    union all
-    select min(signup_date), max(signup_date)
-    from {{ ref('stg_users') }} where data_quality_flag = 'valid'
-{%- endset -%}
-{%- set first_day = '(select min(first_day) from (' ~ valid_days ~ ') as bounds)' -%}
-{%- set last_day = '(select max(last_day) from (' ~ valid_days ~ ') as bounds)' %}
+{# Every day from the first to the last day with any valid activity (the
+    bounds are read by sbdk.day_spine, which the jinja templater does not see). -#}
+day_bounds as (  -- noqa: ST03
+    select
+        min(first_day) as first_day,
+        max(last_day) as last_day
+    from (
+        select
+            min(event_date) as first_day,
+            max(event_date) as last_day
+        from events
+        union all
+        select
+            min(order_date) as first_day,
+            max(order_date) as last_day
+        from orders
+        union all
+        select
+            min(signup_date) as first_day,
+            max(signup_date) as last_day
+        from signups
+    ) as activity_days
+),
 
-{# Every day from the first to the last day with any valid activity. -#}
 spine as (
-    {{ sbdk.day_spine(first_day, last_day) }}
+    {{ sbdk.day_spine('day_bounds') }}
 ),
 
 daily_events as (

@@ -2,14 +2,17 @@
 
 It is the oracle of the differential tests: given the three raw tables as lists of row dicts it
 returns every model as a list of row dicts, computed from /work/shared/SPEC.md and
-the models' YAML and docs blocks alone (standard library only; no SQL, no DuckDB).
+the models' YAML and docs blocks alone (no SQL, no DuckDB). Its inputs are read from the
+package's own files (project_inputs.py: the vars of dbt_project.yml, the mapping seeds, the
+columns of the properties files); its rules are its own.
 
 Python types of the output: ids, counts and day counts ``int``; money ``Decimal`` with two
 places; ratios and averages ``float``; timestamps naive ``datetime`` (UTC); dates ``date``;
 text ``str``; nulls ``None``. The ``dbt_updated_at`` column is omitted (it is the run's start
 time, not data).
 
-Rules the contract leaves open are settled as ``SETTLED_RULES`` lists.
+Rules the contract leaves open are settled as the package documents them (models/overview.md,
+models/docs.md and the models' descriptions).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["SETTLED_RULES", "compute"]
+__all__ = ["compute"]
 
 # --------------------------------------------------------------------------------------------
 # Constants
@@ -37,28 +40,8 @@ ZERO_MONEY = Decimal("0.00")
 AMOUNT_LIMIT = Decimal(10) ** 16  # decimal(18,2) holds |x| < 10^16
 
 
-SETTLED_RULES = """
-Rules this oracle settles where SPEC.md / docs/columns.md leave room:
-- ids: bool is not an id; a typed int outside signed 64-bit is missing; str: strip ' ' only,
-  then [+-]?[0-9]+ (ASCII digits), must fit signed 64-bit ('007' -> 7, '+5' -> 5).
-- timestamps: only uppercase 'T' and 'Z'; offset ±HH:MM with HH 00-23 and MM 00-59, only right
-  after a time (a date-only value with an offset is missing; '+0200', '+02', ' +02:00' are
-  missing); a value whose UTC result falls outside years 1..9999 is missing; year 0000 is
-  missing; numbers (int/float) are missing; aware datetimes are converted to UTC.
-- amounts: range is checked on the rounded value (9999999999999999.995 -> invalid_amount, null);
-  -0.00 is 0.00; bool is not an amount; amount text 'NaN'/'inf' does not parse (null).
-- only ' ' is trimmed: a tab or newline is kept and makes text non-blank.
-- order_size_category is null when order_amount is null (it is computed on invalid rows too).
-- text columns given a non-str value use str(value).
-- 'unknown' counts as a value in unique_event_types / unique_product_categories /
-  unique_payment_methods and in preferred_*.
-- duplicate tie-breaks compare the normalized columns (email_hash as hex text, event_type and
-  product_category / payment_method after 'unknown' substitution, order_amount rounded).
-- buyer_rate_pct is 0 on a day with orders but no events (denominator 0), like every ratio.
-- daily_customer_value: 0 when customer_age_days is 0 (signup on as_of_date).
-- cohort_retention months run from 0 to (month of as_of_date - cohort month) inclusive.
-- daily_summary: no rows when there is no valid event, order or signup.
-"""
+# The rules this implementation settles where SPEC.md is silent are the package's documented
+# rules (models/overview.md, models/docs.md and the models' descriptions), not a list here.
 
 # --------------------------------------------------------------------------------------------
 # Parsing
