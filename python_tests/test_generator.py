@@ -228,6 +228,85 @@ def test_clean_data_satisfies_the_contract_flag_rules(clean) -> None:
     assert expected_flags_for_file(str(db), "raw", CLEAN_END) == result.expected_flags
 
 
+# --------------------------------------------------------------------------- ties (clean)
+
+#: Each event with its neighbours in the contract's order, (timestamp, event_id), per user.
+_EVENT_NEIGHBOURS = """
+with n as (
+    select user_id, event_id, event_type, ts, r,
+        lag(ts) over w as prev_ts, lead(ts) over w as next_ts,
+        lag(event_type) over w as prev_type, lag(r) over w as prev_r,
+        lag(event_id) over w as prev_id
+    from (select *, "timestamp" as ts, rowid as r from raw.raw_events)
+    window w as (partition by user_id order by ts, event_id)
+),
+s as (
+    select *,
+        prev_ts is null or ts - prev_ts > interval 30 minute as opens,
+        next_ts is null or next_ts - ts > interval 30 minute as closes
+    from n
+)
+"""
+
+
+def test_clean_events_tie_on_timestamp(clean) -> None:
+    """Some users have events at the very same instant: as the first and as the last event of
+    a session, of different types, with event ids against the order the rows were written
+    in, and with ids that sort the other way as text (only the contract's (timestamp,
+    event_id as a number) order picks the first one)."""
+    db, _ = clean
+    tied_users, opening, closing, other_type, against_rows, against_text = _all(
+        db,
+        _EVENT_NEIGHBOURS + """
+        select
+            count(distinct user_id) filter (where ts = prev_ts),
+            count(*) filter (where opens and ts = next_ts),
+            count(*) filter (where closes and ts = prev_ts),
+            count(*) filter (where ts = prev_ts and event_type <> prev_type),
+            count(*) filter (where ts = prev_ts and r < prev_r),
+            count(*) filter (where ts = prev_ts and cast(event_id as varchar) < cast(prev_id as varchar))
+        from s
+        """,
+    )[0]
+    assert tied_users >= 30  # of 3000 users
+    assert opening >= 20 and closing >= 20, (opening, closing)
+    assert other_type >= 50 and against_rows >= 10, (other_type, against_rows)
+    assert against_text >= 2  # e.g. 99 and 100
+
+
+def test_clean_orders_tie_on_time_count_and_revenue(clean) -> None:
+    """Some users have orders at the very same instant, and orders whose product categories
+    (payment methods) tie on count, some on revenue as well."""
+    db, _ = clean
+    same_instant = _one(
+        db,
+        "select count(distinct user_id) from (select user_id from raw.raw_orders "
+        "group by user_id, created_at having count(*) > 1)",
+    )
+    assert same_instant >= 8
+    for col in ("product_category", "payment_method"):
+        on_count, on_revenue = _all(
+            db,
+            f"""
+            with v as (
+                select user_id, {col}, count(*) as n, sum(amount) as revenue
+                from raw.raw_orders group by all
+            ),
+            top as (
+                select *, max(revenue) over (partition by user_id) as top_revenue from (
+                    select *, max(n) over (partition by user_id) as top_n from v
+                ) where n = top_n
+            )
+            select count(*) filter (where k > 1), count(*) filter (where k_revenue > 1) from (
+                select user_id, count(*) as k,
+                    count(*) filter (where revenue = top_revenue) as k_revenue
+                from top group by user_id
+            )
+            """,
+        )[0]
+        assert on_count >= 20 and on_revenue >= 8, (col, on_count, on_revenue)
+
+
 # --------------------------------------------------------------------------- emails
 
 
