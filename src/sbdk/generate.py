@@ -7,9 +7,10 @@
   wherever an ordering decides something (events at the same instant, orders at the same
   instant, preferred category / payment method tied on count and revenue; see ``_chunk``);
 * dirty mode (``dirty > 0``): every column is VARCHAR, about ``dirty`` of the rows carry an
-  injected data-quality case (every flag of the SPEC occurs), and valid values come in varied
-  text formats. ``expected_flags`` is computed by applying the contract's rules in SQL
-  (``sbdk._expected``) to the rows written.
+  injected data-quality case (every flag of the SPEC occurs; some rows have two problems at
+  once, and some duplicates tie with their original on timestamp, see ``_dirty``), and valid
+  values come in varied text formats. ``expected_flags`` is computed by applying the
+  contract's rules in SQL (``sbdk._expected``) to the rows written.
 
 Rows are generated vectorised (numpy) in chunks of users, loaded from Arrow into temporary
 tables, and swapped in under the final names in one transaction at the end, so a failed or
