@@ -228,6 +228,85 @@ def test_clean_data_satisfies_the_contract_flag_rules(clean) -> None:
     assert expected_flags_for_file(str(db), "raw", CLEAN_END) == result.expected_flags
 
 
+# --------------------------------------------------------------------------- ties (clean)
+
+#: Each event with its neighbours in the contract's order, (timestamp, event_id), per user.
+_EVENT_NEIGHBOURS = """
+with n as (
+    select user_id, event_id, event_type, ts, r,
+        lag(ts) over w as prev_ts, lead(ts) over w as next_ts,
+        lag(event_type) over w as prev_type, lag(r) over w as prev_r,
+        lag(event_id) over w as prev_id
+    from (select *, "timestamp" as ts, rowid as r from raw.raw_events)
+    window w as (partition by user_id order by ts, event_id)
+),
+s as (
+    select *,
+        prev_ts is null or ts - prev_ts > interval 30 minute as opens,
+        next_ts is null or next_ts - ts > interval 30 minute as closes
+    from n
+)
+"""
+
+
+def test_clean_events_tie_on_timestamp(clean) -> None:
+    """Some users have events at the very same instant: as the first and as the last event of
+    a session, of different types, with event ids against the order the rows were written
+    in, and with ids that sort the other way as text (only the contract's (timestamp,
+    event_id as a number) order picks the first one)."""
+    db, _ = clean
+    tied_users, opening, closing, other_type, against_rows, against_text = _all(
+        db,
+        _EVENT_NEIGHBOURS + """
+        select
+            count(distinct user_id) filter (where ts = prev_ts),
+            count(*) filter (where opens and ts = next_ts),
+            count(*) filter (where closes and ts = prev_ts),
+            count(*) filter (where ts = prev_ts and event_type <> prev_type),
+            count(*) filter (where ts = prev_ts and r < prev_r),
+            count(*) filter (where ts = prev_ts and cast(event_id as varchar) < cast(prev_id as varchar))
+        from s
+        """,
+    )[0]
+    assert tied_users >= 30  # of 3000 users
+    assert opening >= 20 and closing >= 20, (opening, closing)
+    assert other_type >= 50 and against_rows >= 10, (other_type, against_rows)
+    assert against_text >= 2  # e.g. 99 and 100
+
+
+def test_clean_orders_tie_on_time_count_and_revenue(clean) -> None:
+    """Some users have orders at the very same instant, and orders whose product categories
+    (payment methods) tie on count, some on revenue as well."""
+    db, _ = clean
+    same_instant = _one(
+        db,
+        "select count(distinct user_id) from (select user_id from raw.raw_orders "
+        "group by user_id, created_at having count(*) > 1)",
+    )
+    assert same_instant >= 8
+    for col in ("product_category", "payment_method"):
+        on_count, on_revenue = _all(
+            db,
+            f"""
+            with v as (
+                select user_id, {col}, count(*) as n, sum(amount) as revenue
+                from raw.raw_orders group by all
+            ),
+            top as (
+                select *, max(revenue) over (partition by user_id) as top_revenue from (
+                    select *, max(n) over (partition by user_id) as top_n from v
+                ) where n = top_n
+            )
+            select count(*) filter (where k > 1), count(*) filter (where k_revenue > 1) from (
+                select user_id, count(*) as k,
+                    count(*) filter (where revenue = top_revenue) as k_revenue
+                from top group by user_id
+            )
+            """,
+        )[0]
+        assert on_count >= 20 and on_revenue >= 8, (col, on_count, on_revenue)
+
+
 # --------------------------------------------------------------------------- emails
 
 
@@ -315,18 +394,28 @@ def test_dirty_every_flag_occurs_and_counts_add_up(dirty) -> None:
 
 
 def test_dirty_injected_cases_are_what_the_flags_show(dirty) -> None:
-    """Cases do not interact: each injected case shows up as exactly its flag; only events
-    and orders of users who are not valid add (cascaded) unknown_user rows."""
+    """Each injected case shows up as its flag, a case with two problems ('a+b', in the
+    order of precedence) as the first of them; only events and orders add unknown_user rows
+    of their own (cascaded from users who are not valid, and duplicates naming an unknown
+    user that win the tie-break)."""
     _, result = dirty
+    combos = {"raw_users": dirty_module.USER_COMBOS, "raw_events": dirty_module.EVENT_COMBOS,
+              "raw_orders": dirty_module.ORDER_COMBOS}
     for table, cases in result.injected.items():
-        assert set(cases) == set(SPEC_FLAGS[table]) - {"valid"}
+        flags = SPEC_FLAGS[table]
+        assert {c for c in cases if "+" not in c} == set(flags) - {"valid"}
+        assert {c for c in cases if "+" in c} == set(combos[table])  # every one occurs
         assert all(k > 0 for k in cases.values())
+        by_flag: dict[str, int] = {}
         for case, k in cases.items():
-            got = result.expected_flags[table][case]
-            if table != "raw_users" and case == "unknown_user":
+            flag = case.split("+")[0]
+            by_flag[flag] = by_flag.get(flag, 0) + k
+        for flag, k in by_flag.items():
+            got = result.expected_flags[table][flag]
+            if table != "raw_users" and flag == "unknown_user":
                 assert got > k  # plus the cascade from the flagged users
             else:
-                assert got == k, (table, case)
+                assert got == k, (table, flag)
     users = result.row_counts["raw_users"]
     assert 0.08 < sum(result.injected["raw_users"].values()) / users < 0.12
 
@@ -381,6 +470,170 @@ def test_dirty_valid_values_come_in_varied_formats(dirty) -> None:
         "on lower(trim(a.email)) = lower(trim(b.email)) and a.email <> b.email "
         "and a.email <> trim(a.email) and a.email <> lower(a.email)",
     ) > 0
+
+
+# --------------------------------------------------------------------------- dirty: two
+# problems at once, ties
+
+#: The day after the dirty fixture's last day (2025-12-31): on or after it is the future.
+_FUTURE = "timestamp '2026-01-01'"
+
+
+@pytest.fixture(scope="module")
+def dirty_parsed(dirty) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The dirty tables read the contract's way by the reference implementation's parsers
+    (python_tests/reference, not the generator's code): tables u, e, o of an in-memory DuckDB,
+    typed and normalised, r = the row's position in the raw table, h = md5 of the email."""
+    import pyarrow as pa
+
+    from reference.contract import clean_text, parse_amount, parse_id, parse_timestamp
+
+    db, _ = dirty
+
+    def lower(v):
+        t = clean_text(v)
+        return None if t is None else t.lower()
+
+    def upper(v):
+        t = clean_text(v)
+        return None if t is None else t.upper()
+
+    def lower_or_unknown(v):
+        return lower(v) or "unknown"
+
+    specs = {
+        "u": ("raw_users", {"id": ("user_id", parse_id), "email": ("email", lower),
+                            "country": ("country", upper), "referrer": ("referrer", lower),
+                            "ts": ("created_at", parse_timestamp)}),
+        "e": ("raw_events", {"id": ("event_id", parse_id), "uid": ("user_id", parse_id),
+                             "etype": ("event_type", lower_or_unknown),
+                             "ts": ("timestamp", parse_timestamp), "utm": ("utm_source", lower)}),
+        "o": ("raw_orders", {"id": ("order_id", parse_id), "uid": ("user_id", parse_id),
+                             "amount": ("amount", parse_amount),
+                             "cat": ("product_category", lower_or_unknown),
+                             "pay": ("payment_method", lower_or_unknown),
+                             "ts": ("created_at", parse_timestamp)}),
+    }
+    conn = duckdb.connect()
+    for name, (table, cols) in specs.items():
+        listed = ", ".join(f'"{raw}"' for raw, _ in cols.values())
+        rows = _all(db, f"select {listed} from raw.{table} order by rowid")
+        data = {"r": list(range(len(rows)))}
+        for i, (out, (_, parse)) in enumerate(cols.items()):
+            data[out] = [parse(row[i]) for row in rows]
+        conn.register("parsed", pa.table(data))
+        hashed = ", md5(email) as h" if name == "u" else ""  # email_hash
+        conn.execute(f"create table {name} as select *{hashed} from parsed")
+        conn.unregister("parsed")
+    yield conn
+    conn.close()
+
+
+def test_dirty_rows_with_two_problems(dirty_parsed) -> None:
+    """Rows where two rules of the contract's precedence apply at once are in the data."""
+    known = "(select id from u where id is not null)"
+    invalid = "(amount is null or amount < 0.01)"
+    checks = {
+        "user: missing id and created_at": "select count(*) from u where id is null and ts is null",
+        "user: a copy in the future": (
+            f"select count(*) from u a join u b using (id) where a.ts < {_FUTURE} "
+            f"and b.ts >= {_FUTURE}"
+        ),
+        "user: a copy without created_at": (
+            "select count(*) from u a join u b using (id) where a.ts is not null and b.ts is null"
+        ),
+        "user: a later copy with the email of a user who signed up later still": (
+            "select count(*) from u a join u b using (id) join u c "
+            "on c.email = b.email and c.id <> b.id where a.ts < b.ts and b.ts < c.ts"
+        ),
+    }
+    for t in ("e", "o"):
+        checks |= {
+            f"{t}: missing id and user id": f"select count(*) from {t} where id is null and uid is null",
+            f"{t}: missing user id and timestamp": (
+                f"select count(*) from {t} where id is not null and uid is null and ts is null"
+            ),
+            f"{t}: unknown user in the future": (
+                f"select count(*) from {t} where id is not null and uid not in {known} "
+                f"and ts >= {_FUTURE}"
+            ),
+            f"{t}: a later copy naming an unknown user": (
+                f"select count(*) from {t} a join {t} b using (id) "
+                f"where a.uid in {known} and b.uid not in {known} and a.ts < b.ts"
+            ),
+            f"{t}: a later copy in the future": (
+                f"select count(*) from {t} a join {t} b using (id) where a.uid = b.uid "
+                f"and a.ts < {_FUTURE} and b.ts >= {_FUTURE}"
+            ),
+            f"{t}: an earlier copy without a user id": (
+                f"select count(*) from {t} a join {t} b using (id) "
+                f"where a.uid is not null and b.uid is null and b.ts < a.ts"
+            ),
+            f"{t}: a copy without a timestamp": (
+                f"select count(*) from {t} a join {t} b using (id) where a.uid is not null "
+                f"and a.ts is not null and b.uid is not null and b.ts is null"
+            ),
+        }
+    checks |= {
+        "o: missing timestamp and an invalid amount": (
+            f"select count(*) from o where id is not null and uid is not null and ts is null "
+            f"and {invalid}"
+        ),
+        "o: an earlier copy with an invalid amount": (
+            "select count(*) from o a join o b using (id) where a.uid is not null "
+            "and b.uid is not null and b.ts < a.ts and a.amount >= 0.01 "
+            "and (b.amount is null or b.amount < 0.01)"
+        ),
+    }
+    missing = [what for what, sql in checks.items() if dirty_parsed.execute(sql).fetchone()[0] < 1]
+    assert not missing, missing
+
+
+#: Per table: the columns that break ties among duplicates (SPEC "ties among duplicates"),
+#: in order, and the rows no earlier rule than duplicate_id flags.
+_TIE_BREAK = {
+    "u": (["h nulls last", "country nulls last", "referrer nulls last"],
+          "id is not null and ts is not null and ts < " + _FUTURE),
+    "e": (["uid", "etype", "utm nulls last"], "id is not null and uid is not null and ts is not null"),
+    "o": (["uid", "amount nulls last", "cat", "pay"],
+          "id is not null and uid is not null and ts is not null and amount >= 0.01"),
+}
+
+
+def test_dirty_duplicates_tie_on_timestamp(dirty_parsed) -> None:
+    """Duplicates (same id, same instant) that differ in each tie-break column, and in some
+    of them the row written later is the one the tie-break keeps."""
+    for t, (order, eligible) in _TIE_BREAK.items():
+        columns = [o.split()[0] for o in order]
+        for col in columns:
+            n = dirty_parsed.execute(
+                f"select count(*) from (select * from {t} where {eligible}) a "
+                f"join (select * from {t} where {eligible}) b "
+                f"on a.id = b.id and a.r < b.r and a.ts = b.ts where a.{col} is distinct from b.{col}"
+            ).fetchone()[0]
+            assert n >= 1, (t, col)
+        differs = " or ".join(f"k.{c} is distinct from other.{c}" for c in columns)
+        later_kept = dirty_parsed.execute(
+            f"""
+            with k as (
+                select *, row_number() over (partition by id order by ts, {", ".join(order)}) as rk
+                from {t} where {eligible}
+            )
+            select count(*) from k join k as other
+                on other.id = k.id and other.ts = k.ts and other.r < k.r and ({differs})
+            where k.rk = 1
+            """
+        ).fetchone()[0]
+        assert later_kept >= 1, t
+    # duplicate emails of users who signed up at the very same instant (the smaller id wins)
+    assert dirty_parsed.execute(
+        "select count(*) from u a join u b on a.email = b.email and a.id < b.id and a.ts = b.ts"
+    ).fetchone()[0] >= 1
+    # and a user's own events at the very same instant, as in clean data
+    assert dirty_parsed.execute(
+        "select count(distinct uid) from (select uid from e where uid is not null "
+        "and ts is not null group by uid, ts having count(*) > 1)"
+    ).fetchone()[0] >= 10
 
 
 def test_dirty_zero_rate_is_clean_mode(tmp_path: Path) -> None:
@@ -484,6 +737,13 @@ def test_dirty_module_cases_cover_the_spec() -> None:
     assert set(dirty_module.USER_CASES) == set(SPEC_FLAGS["raw_users"]) - {"valid"}
     assert set(dirty_module.EVENT_CASES) == set(SPEC_FLAGS["raw_events"]) - {"valid"}
     assert set(dirty_module.ORDER_CASES) == set(SPEC_FLAGS["raw_orders"]) - {"valid"}
+    for table, combos in (("raw_users", dirty_module.USER_COMBOS),
+                          ("raw_events", dirty_module.EVENT_COMBOS),
+                          ("raw_orders", dirty_module.ORDER_COMBOS)):
+        flags = SPEC_FLAGS[table]
+        for combo in combos:
+            first, second = combo.split("+")
+            assert flags.index(first) < flags.index(second) < flags.index("valid"), combo
 
 
 def test_locked_file_raises_and_writes_nothing(tmp_path: Path) -> None:

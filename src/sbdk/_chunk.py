@@ -44,6 +44,19 @@ ZERO_EVENT_SHARE = 0.07
 #: Share of "marathon" users: long stretches of activity a few minutes apart, so that
 #: sessions hit the 12-hour cap.
 MARATHON_SHARE = 0.002
+#: Exact ties wherever an ordering decides something, drawn from a random stream of their own
+#: (see ``make_chunk``). Share of the users whose events tie: some of their events share the
+#: timestamp of the previous event (session openers and closers included; tied events differ
+#: in type; in some isolated tied pairs the row written first has the larger event_id, and one
+#: pair per power of ten among the chunk's ids has ids like 99 and 100, which sort the other
+#: way as text).
+TIE_SHARE = 0.03
+#: Share of a tie user's events (after the first) that share the previous event's timestamp.
+TIE_EVENT_SHARE = 0.3
+#: Share of the users with two orders or more whose orders tie: on count per product category
+#: and per payment method (three in four of them on revenue too), and three in four of their
+#: pairs of orders at the very same instant.
+TIE_ORDER_SHARE = 0.1
 
 
 @dataclass
@@ -92,8 +105,13 @@ def make_chunk(
     end_excl_us: int,
     first_event_id: int,
     first_order_id: int,
+    tie_rng: np.random.Generator | None = None,
 ) -> Chunk:
-    """Users ``first_index .. first_index + n_users - 1`` (0-based) of ``n_total``."""
+    """Users ``first_index .. first_index + n_users - 1`` (0-based) of ``n_total``.
+
+    ``tie_rng`` draws the tie users and their ties (none without it), from a stream of its
+    own.
+    """
     pools = P.get_pools()
     n = n_users
     gi = np.arange(first_index, first_index + n, dtype=np.int64)
@@ -159,6 +177,14 @@ def make_chunk(
     gb = pace[ev_user[brk]] * np.exp(rng.normal(0.0, 0.9, k))
     gap_ms[brk] = np.clip(gb, 35 * 60_000, 120 * 86_400_000).astype(np.int64)
     gap_ms[pos == 0] = 0
+    if tie_rng is not None:
+        tie_user = tie_rng.random(n) < TIE_SHARE
+        tu = np.flatnonzero(tie_user & (n_ev >= 2))
+        later = n_ev[tu] - 1  # a tie user's events after the first
+        te = np.repeat(starts[tu] + 1, later) + (
+            np.arange(int(later.sum()), dtype=np.int64) - np.repeat(_segment_starts(later), later)
+        )
+        gap_ms[te[tie_rng.random(len(te)) < TIE_EVENT_SHARE]] = 0
     gap = gap_ms * MS
 
     cs = np.cumsum(gap)
@@ -190,6 +216,24 @@ def make_chunk(
     prev = prev[etype[prev] != PURCHASE]
     etype[prev] = ADD_TO_CART
     etype[pos == 0] = SIGNUP
+    event_id = first_event_id + np.arange(ek, dtype=np.int64)
+    if tie_rng is not None and ek:
+        # every zero gap after a user's first event is a tie (other gaps are >= 1 s)
+        tied = np.flatnonzero((gap == 0) & (pos > 0))
+        same = tied[(etype[tied] == etype[tied - 1]) & (etype[tied] != PURCHASE)]
+        etype[same] = np.where(etype[same] == PAGEVIEW, CLICK, PAGEVIEW)
+        # isolated tied pairs (i-1, i), the signup aside
+        nxt = np.minimum(tied + 1, ek - 1)
+        alone = (pos[tied - 1] > 0) & (gap[tied - 1] != 0)
+        alone &= (tied + 1 == ek) | (pos[nxt] == 0) | (gap[nxt] != 0)
+        alone = tied[alone]
+        # one of them takes the ids across each power of ten among the chunk's ids (9|10,
+        # 99|100, ...): as numbers p - 1 comes first, as text p does
+        taken = _ids_across_powers_of_ten(event_id, alone, pos, gap)
+        # half of the others swap their ids, so the row written first is the later one by
+        # (timestamp, event_id)
+        sw = alone[~np.isin(alone, taken) & (tie_rng.random(len(alone)) < 0.5)]
+        event_id[sw - 1], event_id[sw] = event_id[sw], event_id[sw - 1]
 
     # utm_source: one per session (null for direct traffic)
     utm_draw = _draw(_UTM_CDF, rng, ek)
@@ -210,7 +254,14 @@ def make_chunk(
     payment = np.where(rng.random(no) < 0.75, preferred[order_user], _draw(_PAY_CDF, rng, no))
     consulting = category == P.PRODUCT_CATEGORIES.index("consulting")
     payment = np.where(consulting & (rng.random(no) < 0.4), _WIRE, payment).astype(np.int8)
+    pairs = np.zeros(0, dtype=np.int64)
+    if tie_rng is not None and no:
+        pairs, equal_revenue = _order_ties(tie_rng, order_user, order_us, category, payment, n)
     cents = _amounts(rng, category)
+    if len(pairs):
+        # the second order of each pair costs what the first one does: revenue ties too
+        eq = pairs[equal_revenue]
+        cents[eq + 1] = cents[eq]
 
     return Chunk(
         user_id=user_id,
@@ -220,7 +271,7 @@ def make_chunk(
         domain_idx=domain_idx,
         country_idx=country_idx,
         referrer_idx=referrer_idx,
-        event_id=first_event_id + np.arange(ek, dtype=np.int64),
+        event_id=event_id,
         event_user=ev_user,
         event_us=ev_us,
         event_type=etype,
@@ -232,6 +283,80 @@ def make_chunk(
         payment=payment,
         cents=cents,
     )
+
+
+def _ids_across_powers_of_ten(
+    event_id: np.ndarray, pairs: np.ndarray, pos: np.ndarray, gap: np.ndarray
+) -> list[int]:
+    """For each power of ten p with p - 1 and p among ``event_id`` (consecutive, in place),
+    give the ids p - 1 and p to the tied events (i - 1, i) of one of ``pairs``, in exchange
+    for theirs, when the two events holding p - 1 and p share their timestamp with no other
+    event (so their new ids change no order). Returns the pairs used (their i)."""
+    ek = len(event_id)
+    if not ek:
+        return []
+    first = int(event_id[0])
+
+    def untied(j: int) -> bool:
+        return bool((pos[j] == 0 or gap[j] != 0) and (j + 1 == ek or pos[j + 1] == 0 or gap[j + 1] != 0))
+
+    used: list[int] = []
+    free = iter(pairs.tolist())
+    p = 10
+    while p <= first + ek - 1:
+        a, b = p - 1 - first, p - first
+        if a >= 0 and untied(a) and untied(b):
+            for i in free:
+                if not {i - 1, i} & {a, b}:
+                    event_id[a], event_id[b] = event_id[i - 1], event_id[i]
+                    event_id[i - 1], event_id[i] = p - 1, p
+                    used.append(i)
+                    break
+        p *= 10
+    return used
+
+
+def _order_ties(
+    rng: np.random.Generator,
+    order_user: np.ndarray,
+    order_us: np.ndarray,
+    category: np.ndarray,
+    payment: np.ndarray,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ties among the orders of TIE_ORDER_SHARE of the users with two orders or more (in
+    place): their orders, in pairs, alternate between two product categories and two payment
+    methods (so both tie on count), and three in four pairs' second orders take the first
+    one's ``created_at``.
+
+    Returns the first order of every pair and, per pair, whether its user's pairs should also
+    tie on revenue (three in four users), which the caller applies once amounts are drawn.
+    """
+    n_o = np.bincount(order_user, minlength=n)
+    o_starts = _segment_starts(n_o)
+    tu = np.flatnonzero((rng.random(n) < TIE_ORDER_SHARE) & (n_o >= 2))
+    k = len(tu)
+    s = o_starts[tu]
+
+    def two(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = codes[s], codes[s + 1]
+        b = np.where(b == a, (a + 1 + rng.integers(0, size - 1, k)) % size, b)
+        return a, b.astype(codes.dtype)
+
+    cat_a, cat_b = two(category, len(P.PRODUCT_CATEGORIES))
+    pay_a, pay_b = two(payment, len(P.PAYMENT_METHODS))
+    paired = n_o[tu] - n_o[tu] % 2  # orders in pairs (an odd last one keeps its values)
+    owner = np.repeat(np.arange(k), paired)
+    j = np.arange(int(paired.sum()), dtype=np.int64) - np.repeat(_segment_starts(paired), paired)
+    idx = s[owner] + j
+    second = j % 2 == 1
+    category[idx] = np.where(second, cat_b[owner], cat_a[owner])
+    payment[idx] = np.where(second, pay_b[owner], pay_a[owner])
+    firsts = idx[~second]
+    same_time = firsts[rng.random(len(firsts)) < 0.75]
+    order_us[same_time + 1] = order_us[same_time]
+    equal_revenue = (rng.random(k) < 0.75)[owner[~second]]
+    return firsts, equal_revenue
 
 
 def _tiers(rng, n, values, p) -> np.ndarray:

@@ -183,7 +183,7 @@ select *,
         when oid is null then 'missing_id'
         when uid is null then 'missing_user_id'
         when ts is null then 'missing_timestamp'
-        when amt is null or amt_r < 0.01 or abs(amt) >= 1e16 then 'invalid_amount'
+        when amt is null or amt_r < 0.01 or abs(amt_r) >= 1e16 then 'invalid_amount'
     end as f1
 from (
     select *, round(amt, 2) as amt_r

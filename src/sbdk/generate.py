@@ -3,11 +3,14 @@
 ``generate()`` writes the three tables into ``<schema>`` of a DuckDB file:
 
 * clean mode (``dirty == 0``): typed columns, and every row is ``valid`` under the contract
-  when the models run with ``as_of_date`` = ``end``;
+  when the models run with ``as_of_date`` = ``end``; a few % of the users have exact ties
+  wherever an ordering decides something (events at the same instant, orders at the same
+  instant, preferred category / payment method tied on count and revenue; see ``_chunk``);
 * dirty mode (``dirty > 0``): every column is VARCHAR, about ``dirty`` of the rows carry an
-  injected data-quality case (every flag of the SPEC occurs), and valid values come in varied
-  text formats. ``expected_flags`` is computed by applying the contract's rules in SQL
-  (``sbdk._expected``) to the rows written.
+  injected data-quality case (every flag of the SPEC occurs; some rows have two problems at
+  once, and some duplicates tie with their original on timestamp, see ``_dirty``), and valid
+  values come in varied text formats. ``expected_flags`` is computed by applying the
+  contract's rules in SQL (``sbdk._expected``) to the rows written.
 
 Rows are generated vectorised (numpy) in chunks of users, loaded from Arrow into temporary
 tables, and swapped in under the final names in one transaction at the end, so a failed or
@@ -219,8 +222,10 @@ def _chunks(plan: _Plan) -> Iterator[tuple[dict[str, pa.Table], dict[str, dict[s
         first = ci * CHUNK_USERS
         n = min(CHUNK_USERS, plan.users - first)
         rng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci]))
+        tie_rng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci, 2]))
         chunk = make_chunk(
-            rng, first, n, plan.users, plan.start_us, plan.end_excl_us, next_event, next_order
+            rng, first, n, plan.users, plan.start_us, plan.end_excl_us, next_event, next_order,
+            tie_rng=tie_rng,
         )
         next_event += len(chunk.event_id)
         next_order += len(chunk.order_id)
