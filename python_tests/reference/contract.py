@@ -238,6 +238,18 @@ def _day_of_week(d: date) -> int:
     return d.isoweekday() % 7
 
 
+def _missing_flag(r: dict[str, Any], id_key: str, ts_key: str) -> str | None:
+    """The first of an event's or order's own missing-value flags (missing_id, missing_user_id,
+    missing_timestamp), or None."""
+    if r[id_key] is None:
+        return "missing_id"
+    if r["user_id"] is None:
+        return "missing_user_id"
+    if r[ts_key] is None:
+        return "missing_timestamp"
+    return None
+
+
 def _mark_duplicates(
     recs: list[dict[str, Any]], id_field: str, order_key: Callable[[dict[str, Any]], tuple]
 ) -> None:
@@ -357,12 +369,7 @@ def _stage_events(
             }
         )
     for r in recs:
-        if r["event_id"] is None:
-            r["data_quality_flag"] = "missing_id"
-        elif r["user_id"] is None:
-            r["data_quality_flag"] = "missing_user_id"
-        elif r["event_timestamp"] is None:
-            r["data_quality_flag"] = "missing_timestamp"
+        r["data_quality_flag"] = _missing_flag(r, "event_id", "event_timestamp")
     _mark_duplicates(
         recs,
         "event_id",
@@ -464,13 +471,8 @@ def _stage_orders(
             }
         )
     for r in recs:
-        if r["order_id"] is None:
-            r["data_quality_flag"] = "missing_id"
-        elif r["user_id"] is None:
-            r["data_quality_flag"] = "missing_user_id"
-        elif r["ordered_at"] is None:
-            r["data_quality_flag"] = "missing_timestamp"
-        elif r["order_amount"] is None or r["order_amount"] < min_amount:
+        r["data_quality_flag"] = _missing_flag(r, "order_id", "ordered_at")
+        if r["data_quality_flag"] is None and (r["order_amount"] is None or r["order_amount"] < min_amount):
             r["data_quality_flag"] = "invalid_amount"
     _mark_duplicates(
         recs,
