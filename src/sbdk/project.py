@@ -285,9 +285,10 @@ def summarize(result: Any) -> BuildOutcome:
 
 
 def in_layer_order(nodes: Mapping[str, Any]) -> list[str]:
-    """The names of ``nodes`` (unique_id -> manifest node), each after the nodes it reads
-    among them (its depth in the DAG), ties by name: the same order on every engine and
-    thread count."""
+    """The names of ``nodes`` (unique_id -> manifest node) by layer: the folders (staging,
+    intermediate, marts) in the order of the first model each can build, and in a folder
+    each model after the models it reads (its depth in the DAG), ties by name. The same
+    order on every engine and thread count."""
     depth: dict[str, int] = {}
 
     def depth_of(unique_id: str) -> int:
@@ -296,4 +297,12 @@ def in_layer_order(nodes: Mapping[str, Any]) -> list[str]:
             depth[unique_id] = 1 + max(map(depth_of, parents), default=-1)
         return depth[unique_id]
 
-    return [nodes[u].name for u in sorted(nodes, key=lambda u: (depth_of(u), nodes[u].name))]
+    def folder(unique_id: str) -> str:
+        return "/".join(nodes[unique_id].fqn[1:-1])
+
+    first_depth: dict[str, int] = {}
+    for unique_id in nodes:
+        first_depth[folder(unique_id)] = min(first_depth.get(folder(unique_id), depth_of(unique_id)),
+                                             depth_of(unique_id))
+    return [nodes[u].name for u in sorted(
+        nodes, key=lambda u: (first_depth[folder(u)], folder(u), depth_of(u), nodes[u].name))]
