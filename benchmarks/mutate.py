@@ -133,9 +133,9 @@ MUTATIONS: list[Mutation] = [
       "            order by event_timestamp, event_id\n",
       "        lag(event_timestamp) over (\n            partition by user_id, data_quality_flag\n"
       "            order by event_timestamp, event_id desc\n",
-      "the previous event is found with ties broken by event_id descending",
-      "the gap to the previous event depends on timestamps only: among events with equal "
-      "timestamps either order gives the same gaps"),
+      "the previous event is found with ties broken by event_id descending: the session "
+      "opening lands on another row of a tie group than the running count expects, which "
+      "splits the group (first thought equivalent; the edge_extreme_values scenario kills it)"),
     M("ev-ses-window-ceil", "models/staging/stg_events.sql",
       "        floor(\n            {{ sbdk.seconds_between('activity_session_start', 'event_timestamp') }}",
       "        ceil(\n            {{ sbdk.seconds_between('activity_session_start', 'event_timestamp') }}",
