@@ -92,6 +92,18 @@ MUTATIONS: list[Mutation] = [
       "            when email_rank > 1 then 'duplicate_email'\n            when id_rank > 1 then 'duplicate_id'",
       "duplicate_email takes precedence over duplicate_id",
       "email_rank is computed only on rows with id_rank = 1, so no row has both"),
+    M("usr-email-rank-all-rows", "models/staging/stg_users.sql",
+      "            when early_flag is null and id_rank = 1 and email_normalized is not null\n"
+      "                then row_number() over (\n"
+      "                    partition by\n"
+      "                        email_normalized,\n"
+      "                        (early_flag is null and id_rank = 1)\n",
+      "            when early_flag is null and email_normalized is not null\n"
+      "                then row_number() over (\n"
+      "                    partition by\n"
+      "                        email_normalized,\n"
+      "                        (early_flag is null)\n",
+      "duplicate_email also counts rows already flagged duplicate_id (a later copy of a user takes the email)"),
     M("usr-domain-first-at", "models/staging/stg_users.sql",
       "nullif({{ sbdk.text_after_last('email_normalized', \"'@'\") }}, '')",
       "nullif({{ dbt.split_part('email_normalized', \"'@'\", 2) }}, '')",
