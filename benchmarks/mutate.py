@@ -10,7 +10,7 @@ change any result the contract defines (the reason is given); it is still run, a
 killed would mean the reason is wrong.
 
     python benchmarks/mutate.py                    # every mutation, 2 workers
-    python benchmarks/mutate.py --only ses-gap-ge dup-ev-ts-desc --workers 2
+    python benchmarks/mutate.py --only ev-ses-gap-ge ev-dup-ts-desc --workers 2
     python benchmarks/mutate.py --list
 
 It is not part of the default suite: a full run takes tens of minutes on 2 cores.
