@@ -148,9 +148,6 @@ def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], 
     else:
         assert proc.returncode == -signal.SIGKILL
     assert snapshot(db) == before
-    if sig == signal.SIGINT:
-        assert leftovers(db.parent) == []  # an interrupted run removes its new file itself
-        return
     # what a killed run leaves beside the file goes with the next command
     again = subprocess.run([SBDK, "generate", "--users", "10", "--db", str(db.with_name("other.duckdb"))],
                            env=ENV, capture_output=True, text=True, timeout=300)
