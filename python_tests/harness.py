@@ -20,15 +20,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from sbdk.contract import COLUMNS, TABLE_NAMES
 from sbdk.engines import MODEL_SCHEMA, RAW_SCHEMA, Engine
 from sbdk.project import BuildOutcome, DbtProject, in_layer_order
 
-RAW_TABLES = ("raw_users", "raw_events", "raw_orders")
-RAW_COLUMNS = {
-    "raw_users": ("user_id", "email", "name", "country", "referrer", "created_at"),
-    "raw_events": ("event_id", "user_id", "event_type", "timestamp", "utm_source"),
-    "raw_orders": ("order_id", "user_id", "amount", "product_category", "payment_method", "created_at"),
-}
+RAW_TABLES = TABLE_NAMES
+RAW_COLUMNS = COLUMNS
 #: The reference date of every harness build (scenarios are written against it).
 HARNESS_AS_OF_DATE = "2025-12-31"
 HARNESS_VARS = {"as_of_date": HARNESS_AS_OF_DATE}

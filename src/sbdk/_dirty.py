@@ -54,18 +54,12 @@ import pyarrow as pa
 
 from sbdk import _pools as P
 from sbdk._chunk import DAY, MINUTE, MS, SECOND, Chunk, build_emails, build_names
+from sbdk.contract import EVENTS, ORDERS, USERS
 
-USER_CASES = (
-    "missing_id", "missing_created_at", "future_timestamp", "duplicate_id", "duplicate_email",
-)
-EVENT_CASES = (
-    "missing_id", "missing_user_id", "missing_timestamp", "duplicate_id", "unknown_user",
-    "future_timestamp", "before_signup",
-)
-ORDER_CASES = (
-    "missing_id", "missing_user_id", "missing_timestamp", "invalid_amount", "duplicate_id",
-    "unknown_user", "future_timestamp", "before_signup",
-)
+#: Every problem flag of each table, in the contract's order of precedence.
+USER_CASES = USERS.problems
+EVENT_CASES = EVENTS.problems
+ORDER_CASES = ORDERS.problems
 #: Rows with two problems at once, named ``<first>+<second>`` in the contract's order of
 #: precedence, so the flag each gets is its first part. Combinations with ``duplicate_id``
 #: are appended copies (same id) of an untouched row; the others change a row in place.

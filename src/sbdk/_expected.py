@@ -14,26 +14,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-TABLES = ("raw_users", "raw_events", "raw_orders")
-
-USER_FLAGS = (
-    "missing_id", "missing_created_at", "future_timestamp", "duplicate_id", "duplicate_email",
-    "valid",
-)
-EVENT_FLAGS = (
-    "missing_id", "missing_user_id", "missing_timestamp", "duplicate_id", "unknown_user",
-    "future_timestamp", "before_signup", "valid",
-)
-ORDER_FLAGS = (
-    "missing_id", "missing_user_id", "missing_timestamp", "invalid_amount", "duplicate_id",
-    "unknown_user", "future_timestamp", "before_signup", "valid",
-)
-#: Every flag of every table, in order of precedence.
-FLAGS: dict[str, tuple[str, ...]] = {
-    "raw_users": USER_FLAGS,
-    "raw_events": EVENT_FLAGS,
-    "raw_orders": ORDER_FLAGS,
-}
+from sbdk.contract import FLAGS, TABLE_NAMES
 
 # ISO 8601 as the contract reads it: date, optional ' '/'T' + HH:MM[:SS[.f{1,6}]], optional
 # offset (+HH:MM, -HH:MM or Z) right after the time. No surrounding spaces.
@@ -249,7 +230,7 @@ def compute_expected_flags(
     ``tables`` maps 'raw_users'/'raw_events'/'raw_orders' to qualified, quoted table names.
     Uses (and drops) TEMP tables named ``__sbdk_u``/``__sbdk_e``/``__sbdk_o``.
     """
-    out: dict[str, dict[str, int]] = {t: {} for t in TABLES}
+    out: dict[str, dict[str, int]] = {t: {} for t in TABLE_NAMES}
     try:
         for table, sql in _statements(tables, as_of_date):
             rows = conn.execute(sql).fetchall()
@@ -260,7 +241,7 @@ def compute_expected_flags(
         for tmp in ("__sbdk_u", "__sbdk_e", "__sbdk_o"):
             conn.execute(f"drop table if exists temp.{tmp}")
     # flags in order of precedence
-    return {t: {f: out[t][f] for f in FLAGS[t] if f in out[t]} for t in TABLES}
+    return {t: {f: out[t][f] for f in FLAGS[t] if f in out[t]} for t in TABLE_NAMES}
 
 
 def expected_flags_for_file(
@@ -269,7 +250,7 @@ def expected_flags_for_file(
     """Convenience wrapper: apply the contract to ``<schema>.raw_*`` of a DuckDB file."""
     conn = duckdb.connect(str(db_path), read_only=True)
     try:
-        tables = {t: f"{_q(schema)}.{_q(t)}" for t in TABLES}
+        tables = {t: f"{_q(schema)}.{_q(t)}" for t in TABLE_NAMES}
         return compute_expected_flags(conn, tables, as_of_date)
     finally:
         conn.close()

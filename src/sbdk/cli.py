@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sbdk import __version__
 from sbdk._signals import install_first_interrupt_handler
+from sbdk.contract import TABLE_NAMES
 from sbdk.engines import ENGINES, MODEL_SCHEMA, Engine, engine_for
 from sbdk.runfile import publish
 
@@ -283,7 +284,6 @@ def _generate_and_build(args: argparse.Namespace, new: Path, work_dir: Path, spa
     """Generate into ``new``, build on the target engine and print the summary."""
     import duckdb
 
-    from sbdk._expected import TABLES
     from sbdk.generate import generate
     from sbdk.progress import DbtProgress
     from sbdk.project import BuildError, DbtProject, find_project_dir
@@ -302,7 +302,7 @@ def _generate_and_build(args: argparse.Namespace, new: Path, work_dir: Path, spa
     engine = engine_for(args.target, duckdb_path=new, spark_dir=spark_dir, memory_limit=args.memory_limit)
     try:
         if args.target != "duckdb":
-            engine.load_duckdb_tables(new, TABLES)
+            engine.load_duckdb_tables(new, TABLE_NAMES)
             print(f"loaded the raw tables into {args.target}", flush=True)
         project = DbtProject(work_dir, {"as_of_date": as_of.isoformat()},
                              project_dir=project_dir, threads=args.threads, target=args.target)

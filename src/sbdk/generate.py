@@ -36,8 +36,9 @@ import pyarrow as pa
 from sbdk import _dirty
 from sbdk import _pools as P
 from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
-from sbdk._expected import TABLES, compute_expected_flags
+from sbdk._expected import compute_expected_flags
 from sbdk._signals import raise_if_interrupted, sigint_deferred
+from sbdk.contract import RAW_TABLES, TABLE_NAMES
 
 __all__ = ["GenerateResult", "generate", "drop_leftover_tmp_tables", "build_emails", "MAX_USERS", "CHUNK_USERS"]
 
@@ -52,31 +53,7 @@ DUCKDB_MEMORY_LIMIT = "1GB"
 #: ... and while counting the flags of a dirty run (parsing 10M+ text rows, ranking duplicates)
 FLAGS_MEMORY_LIMIT = "512MB"
 
-_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "raw_users": (
-        ("user_id", "BIGINT"),
-        ("email", "VARCHAR"),
-        ("name", "VARCHAR"),
-        ("country", "VARCHAR"),
-        ("referrer", "VARCHAR"),
-        ("created_at", "TIMESTAMP"),
-    ),
-    "raw_events": (
-        ("event_id", "BIGINT"),
-        ("user_id", "BIGINT"),
-        ("event_type", "VARCHAR"),
-        ("timestamp", "TIMESTAMP"),
-        ("utm_source", "VARCHAR"),
-    ),
-    "raw_orders": (
-        ("order_id", "BIGINT"),
-        ("user_id", "BIGINT"),
-        ("amount", "DECIMAL(12,2)"),
-        ("product_category", "VARCHAR"),
-        ("payment_method", "VARCHAR"),
-        ("created_at", "TIMESTAMP"),
-    ),
-}
+_COLUMNS = {name: table.columns for name, table in RAW_TABLES.items()}
 
 
 @dataclass
@@ -294,7 +271,7 @@ def _create_tmp(conn: duckdb.DuckDBPyConnection, schema: str, dirty: bool) -> di
 
 
 def _drop_tmp(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
-    for table in TABLES:
+    for table in TABLE_NAMES:
         conn.execute(f"DROP TABLE IF EXISTS {_q(schema)}.{_q(TMP_PREFIX + table)}")
 
 
@@ -327,7 +304,7 @@ def _swap_in(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
     """Replace ``<schema>.raw_*`` by the temporary tables in one transaction."""
     conn.execute("BEGIN TRANSACTION")
     try:
-        for table in TABLES:
+        for table in TABLE_NAMES:
             kind = _relation_kind(conn, schema, table)
             if kind == "VIEW":
                 conn.execute(f"DROP VIEW {_q(schema)}.{_q(table)}")
@@ -409,9 +386,9 @@ def generate(
         tmp = _create_tmp(conn, schema, dirty=plan.dirty > 0)
         selects = {
             t: (_dirty.render_select(t) if plan.dirty > 0 else _select_typed(t))
-            for t in TABLES
+            for t in TABLE_NAMES
         }
-        injected: dict[str, dict[str, int]] = {t: {} for t in TABLES} if plan.dirty else {}
+        injected: dict[str, dict[str, int]] = {t: {} for t in TABLE_NAMES} if plan.dirty else {}
 
         bar = None
         if progress:
@@ -424,7 +401,7 @@ def generate(
         try:
             for tables, inj in chunks:
                 raise_if_interrupted()
-                for t in TABLES:
+                for t in TABLE_NAMES:
                     _insert(conn, tmp[t], tables[t], selects[t])
                 for t, cases in inj.items():
                     for case, k in cases.items():
@@ -438,7 +415,7 @@ def generate(
 
         raise_if_interrupted()
         row_counts = {
-            t: int(conn.execute(f"SELECT count(*) FROM {tmp[t]}").fetchall()[0][0]) for t in TABLES
+            t: int(conn.execute(f"SELECT count(*) FROM {tmp[t]}").fetchall()[0][0]) for t in TABLE_NAMES
         }
         if plan.dirty > 0:
             conn.execute(f"SET memory_limit = '{FLAGS_MEMORY_LIMIT}'")
