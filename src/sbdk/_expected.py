@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import duckdb
 
+from sbdk._sql import quote_ident as _q
 from sbdk.contract import FLAGS, TABLE_NAMES
 
 # ISO 8601 as the contract reads it: date, optional ' '/'T' + HH:MM[:SS[.f{1,6}]], optional
@@ -25,10 +26,6 @@ _TS_RE = (
 )
 _ID_RE = r"[+-]?[0-9]+"
 _AMOUNT_RE = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _text(col: str) -> str:

@@ -23,14 +23,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from sbdk._sql import quote_ident as _q
+
 ENGINES = ("duckdb", "postgres", "spark")
 RAW_SCHEMA = "raw"
 #: The schema the models are built in (the profile's schema on every target).
 MODEL_SCHEMA = "main"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _plain(table: pa.Table) -> pa.Table:

@@ -38,6 +38,7 @@ from sbdk import _pools as P
 from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
 from sbdk._expected import compute_expected_flags
 from sbdk._signals import raise_if_interrupted, sigint_deferred
+from sbdk._sql import quote_ident as _q
 from sbdk.contract import RAW_TABLES, TABLE_NAMES
 
 __all__ = ["GenerateResult", "generate", "drop_leftover_tmp_tables", "build_emails", "MAX_USERS", "CHUNK_USERS"]
@@ -73,10 +74,6 @@ class GenerateResult:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _validate(
