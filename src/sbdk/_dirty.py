@@ -43,8 +43,8 @@ Valid values are written in varied formats (``T`` separator, ``Z`` or ``±HH:MM`
 are applied to give UTC, ids with spaces, ``+`` or leading zeros, amounts like ``4990e-2``,
 upper-case or padded text, blank event types ...), all of which stay valid.
 
-Text is rendered in DuckDB SQL from typed truth columns plus small integer format codes, so
-nothing here loops over rows in Python.
+Text is rendered in DuckDB SQL (``_render``) from typed truth columns plus small integer format
+codes, so nothing here loops over rows in Python.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ import pyarrow as pa
 
 from sbdk import _pools as P
 from sbdk._chunk import DAY, MINUTE, MS, SECOND, Chunk, build_emails, build_names
+from sbdk._render import AMOUNT_GARBAGE, AMOUNT_RAW, ID_GARBAGE, TS_GARBAGE
 from sbdk.contract import EVENTS, ORDERS, USERS
 
 #: Every problem flag of each table, in the contract's order of precedence.
@@ -96,25 +97,6 @@ COMBO_SHARE = 0.15
 #: written another way) and another value in one tie-break column of the contract (at least
 #: one per column per chunk when there are enough copies).
 TIE_COPY_SHARE = 0.2
-
-#: Texts that are not ids under the contract (trim, optional sign, digits, 64-bit).
-ID_GARBAGE = (
-    None, "", "   ", "abc", "17.5", "1e2", "12 34", "0x1F", "9223372036854775808", "#42", "-",
-)
-#: Texts that are not timestamps under the contract.
-TS_GARBAGE = (
-    None, "", "not a date", "2024-13-45", "2025-02-30", "2025-06-01 24:00:00", "06/01/2025",
-    "1735689600", "yesterday", "2025-06-01 12:00:00.1234567",
-)
-#: Amounts that are ``invalid_amount``: null, not a number, NaN/inf, rounding below 0.01,
-#: or too large for decimal(18,2).
-AMOUNT_GARBAGE = (
-    None, "", "   ", "abc", "NaN", "nan", "inf", "-inf", "Infinity", "0", "0.00", "-5",
-    "-0.01", "0.004", "1e17", "12,50", "$12.50",
-)
-#: Odd but valid amounts (rounded half away from zero to cents: all >= 0.01).
-AMOUNT_ODD_VALID = ("0.005", "0.0051", "1.5e2", "1.5E2", "150.", ".99", "+12.50")
-_AMOUNT_RAW = AMOUNT_GARBAGE + AMOUNT_ODD_VALID
 
 #: UTC offsets (minutes) used to write valid timestamps in local time.
 OFFSETS = (-600, -480, -420, -300, -240, -180, -60, 0, 60, 120, 180, 330, 345, 480, 540, 600)
@@ -160,113 +142,6 @@ def _allocate(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 
 def _raw_codes(rng: np.random.Generator, n: int, lo: int, hi: int) -> np.ndarray:
     return rng.integers(lo, hi, n).astype(np.int8)
-
-
-# --------------------------------------------------------------------------- SQL rendering
-
-
-def _lit(values) -> str:
-    items = ["NULL" if v is None else "'" + v.replace("'", "''") + "'" for v in values]
-    return "[" + ", ".join(items) + "]::VARCHAR[]"
-
-
-def _sql_id(col: str, raw: tuple) -> str:
-    v, f, r = col, f"{col}_fmt", f"{col}_raw"
-    s = f"cast({v} as varchar)"
-    return (
-        f"case when {r} >= 0 then ({_lit(raw)})[{r} + 1] "
-        f"when {f} = 1 then ' ' || {s} || '  ' "
-        f"when {f} = 2 and {v} >= 0 then '+' || {s} "
-        f"when {f} = 3 and {v} >= 0 then '00' || {s} "
-        f"else {s} end"
-    )
-
-
-def _sql_ts(col: str, raw: tuple) -> str:
-    v, f, o, r = col, f"{col}_fmt", f"{col}_off", f"{col}_raw"
-    frac_us = f"(epoch_us({v}) - epoch_us(date_trunc('second', {v})))"
-    frac6 = f"lpad(cast({frac_us} as varchar), 6, '0')"
-    frac = f"(case when {frac_us} = 0 then '' else '.' || {frac6} end)"
-    frac_trim = f"(case when {frac_us} = 0 then '' else '.' || rtrim({frac6}, '0') end)"
-    off_txt = (
-        f"((case when {o} < 0 then '-' else '+' end) || lpad(cast(abs({o}) // 60 as varchar), 2,"
-        f" '0') || ':' || lpad(cast(abs({o}) % 60 as varchar), 2, '0'))"
-    )
-    return (
-        f"case when {r} >= 0 then ({_lit(raw)})[{r} + 1] "
-        f"when {f} = 1 then strftime({v}, '%Y-%m-%dT%H:%M:%S') || {frac_trim} "
-        f"when {f} = 2 then strftime({v}, '%Y-%m-%dT%H:%M:%S') || {frac} || 'Z' "
-        f"when {f} = 3 then strftime({v} + to_minutes({o}), '%Y-%m-%d %H:%M:%S') || {frac} "
-        f"|| {off_txt} "
-        f"when {f} = 4 and date_trunc('day', {v}) = {v} then strftime({v}, '%Y-%m-%d') "
-        f"when {f} = 5 and date_trunc('minute', {v}) = {v} then strftime({v}, '%Y-%m-%d %H:%M') "
-        f"when {f} = 6 then strftime({v}, '%Y-%m-%d %H:%M:%S') || '.' || {frac6} "
-        f"else strftime({v}, '%Y-%m-%d %H:%M:%S') || {frac} end"
-    )
-
-
-def _sql_text(col: str) -> str:
-    v, f = col, f"{col}_fmt"
-    return (
-        f"case {f} when 1 then upper({v}) when 2 then lower({v}) "
-        f"when 3 then '  ' || {v} || ' ' "
-        f"when 4 then upper(left({v}, 1)) || substr({v}, 2) "
-        f"when 5 then '' when 6 then '   ' when 7 then NULL "
-        f"when 8 then '  ' || upper(left({v}, 1)) || substr({v}, 2, instr({v}, '@') - 1) "
-        f"|| upper(substr({v}, instr({v}, '@') + 1)) || ' ' "
-        f"else {v} end"
-    )
-
-
-def _sql_amount(col: str, raw: tuple) -> str:
-    c, f, r = col, f"{col}_fmt", f"{col}_raw"
-    whole = f"cast({c} // 100 as varchar)"
-    base = f"({whole} || '.' || lpad(cast({c} % 100 as varchar), 2, '0'))"
-    return (
-        f"case when {r} >= 0 then ({_lit(raw)})[{r} + 1] "
-        f"when {f} = 1 and {c} % 100 = 0 then {whole} "
-        f"when {f} = 1 and {c} % 10 = 0 then {whole} || '.' || cast(({c} % 100) // 10 as varchar) "
-        f"when {f} = 2 then ' ' || {base} || '  ' "
-        f"when {f} = 3 then cast({c} as varchar) || 'e-2' "
-        f"when {f} = 4 and {c} < 10000000 then printf('%.6e', cast({c} as double) / 100) "
-        f"when {f} = 5 then {base} || '4' "
-        f"when {f} = 6 then {base} || '5' "
-        f"else {base} end"
-    )
-
-
-_RENDER = {
-    "raw_users": (
-        ("user_id", _sql_id("uid", ID_GARBAGE)),
-        ("email", _sql_text("email")),
-        ("name", "name"),
-        ("country", _sql_text("country")),
-        ("referrer", _sql_text("referrer")),
-        ("created_at", _sql_ts("ts", TS_GARBAGE)),
-    ),
-    "raw_events": (
-        ("event_id", _sql_id("eid", ID_GARBAGE)),
-        ("user_id", _sql_id("uid", ID_GARBAGE)),
-        ("event_type", _sql_text("etype")),
-        ("timestamp", _sql_ts("ts", TS_GARBAGE)),
-        ("utm_source", _sql_text("utm")),
-    ),
-    "raw_orders": (
-        ("order_id", _sql_id("oid", ID_GARBAGE)),
-        ("user_id", _sql_id("uid", ID_GARBAGE)),
-        ("amount", _sql_amount("cents", _AMOUNT_RAW)),
-        ("product_category", _sql_text("cat")),
-        ("payment_method", _sql_text("pay")),
-        ("created_at", _sql_ts("ts", TS_GARBAGE)),
-    ),
-}
-
-
-def render_select(table: str) -> str:
-    """``SELECT <text columns> FROM {src}`` turning a truth table of ``dirty_tables`` into
-    the VARCHAR raw table."""
-    cols = ", ".join(f'({expr}) AS "{name}"' for name, expr in _RENDER[table])
-    return f"SELECT {cols} FROM {{src}}"
 
 
 # --------------------------------------------------------------------------- injection
@@ -376,7 +251,7 @@ def dirty_tables(
     n_total_users: int,
     end_excl_us: int,
 ) -> tuple[dict[str, pa.Table], dict[str, dict[str, int]]]:
-    """Truth tables (typed values + format codes) for ``render_select`` and what was
+    """Truth tables (typed values + format codes) for ``_render.render_select`` and what was
     injected, per table and case (a case with ``+`` is a row with two problems)."""
     pools = P.get_pools()
     injected: dict[str, dict[str, int]] = {}
@@ -670,7 +545,7 @@ def _facts(
         rows = in_place_with("invalid_amount")
         amount_raw[rows] = _raw_codes(rng, len(rows), 0, len(AMOUNT_GARBAGE))
         odd = np.flatnonzero((amount_raw < 0) & (rng.random(n) < 0.004))
-        amount_raw[odd] = _raw_codes(rng, len(odd), len(AMOUNT_GARBAGE), len(_AMOUNT_RAW))
+        amount_raw[odd] = _raw_codes(rng, len(odd), len(AMOUNT_GARBAGE), len(AMOUNT_RAW))
 
     # copies of untouched rows (same id), appended. duplicate_id: exact copies, later ones
     # whose id may be written differently (' 42', '+42'), and tie copies (same instant,

@@ -33,7 +33,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from sbdk import _dirty
+from sbdk import _dirty, _render
 from sbdk import _pools as P
 from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
 from sbdk._expected import compute_expected_flags
@@ -382,7 +382,7 @@ def generate(
         tmp_created = True
         tmp = _create_tmp(conn, schema, dirty=plan.dirty > 0)
         selects = {
-            t: (_dirty.render_select(t) if plan.dirty > 0 else _select_typed(t))
+            t: (_render.render_select(t) if plan.dirty > 0 else _select_typed(t))
             for t in TABLE_NAMES
         }
         injected: dict[str, dict[str, int]] = {t: {} for t in TABLE_NAMES} if plan.dirty else {}
