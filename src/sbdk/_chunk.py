@@ -86,10 +86,10 @@ class Chunk:
     cents: np.ndarray  # int64, >= 1
 
 
-def _draw(cdf: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1).astype(
-        np.int8
-    )
+def draw(cdf: np.ndarray, rng: np.random.Generator, n: int, dtype: type = np.int8) -> np.ndarray:
+    """``n`` codes 0 .. len(cdf) - 1 drawn with the cumulative probabilities ``cdf`` (one
+    uniform draw each)."""
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1).astype(dtype)
 
 
 def _segment_starts(counts: np.ndarray) -> np.ndarray:
@@ -102,7 +102,7 @@ def make_chunk(
     n_users: int,
     n_total: int,
     start_us: int,
-    end_excl_us: int,
+    as_of_end_us: int,
     first_event_id: int,
     first_order_id: int,
     tie_rng: np.random.Generator | None = None,
@@ -122,7 +122,7 @@ def make_chunk(
     a = 0.6
     u = (gi + rng.random(n)) / n_total
     x = (-a + np.sqrt(a * a + 4.0 * (1.0 - a) * u)) / (2.0 * (1.0 - a))
-    span = end_excl_us - start_us
+    span = as_of_end_us - start_us
     created = start_us + np.minimum((x * span).astype(np.int64), span - 1)
     # precision varies like real sources do: whole seconds, whole minutes, midnight
     r = rng.random(n)
@@ -132,11 +132,9 @@ def make_chunk(
 
     first_idx = rng.integers(0, len(pools.first_names), n, dtype=np.int32)
     last_idx = rng.integers(0, len(pools.last_names), n, dtype=np.int32)
-    domain_idx = np.searchsorted(np.cumsum(pools.email_domain_p), rng.random(n), side="right")
-    domain_idx = np.minimum(domain_idx, len(pools.email_domain_p) - 1).astype(np.int32)
-    country_idx = np.searchsorted(np.cumsum(pools.country_p), rng.random(n), side="right")
-    country_idx = np.minimum(country_idx, len(pools.country_p) - 1).astype(np.int16)
-    referrer_idx = _draw(_REF_CDF, rng, n)
+    domain_idx = draw(np.cumsum(pools.email_domain_p), rng, n, np.int32)
+    country_idx = draw(np.cumsum(pools.country_p), rng, n, np.int16)
+    referrer_idx = draw(_REF_CDF, rng, n)
 
     # --- events per user: heavy tailed (lognormal), some users without events
     kind = rng.random(n)
@@ -194,14 +192,14 @@ def make_chunk(
         offset = cs
     ev_us = created[ev_user] + offset
 
-    keep = ev_us < end_excl_us  # the range ends: later activity is not observed
+    keep = ev_us < as_of_end_us  # the range ends: later activity is not observed
     ev_user, pos, gap, ev_us = ev_user[keep], pos[keep], gap[keep], ev_us[keep]
     ek = len(ev_us)
     kept = np.bincount(ev_user, minlength=n)
     kstarts = _segment_starts(kept)
 
     # --- event types
-    etype = _draw(_TYPE_CDF, rng, ek)
+    etype = draw(_TYPE_CDF, rng, ek)
     session_start = gap > SESSION_TIMEOUT
     etype[session_start & (rng.random(ek) < 0.5)] = LOGIN
     buyer = rng.random(n) < BUYER_SHARE
@@ -236,7 +234,7 @@ def make_chunk(
         event_id[sw - 1], event_id[sw] = event_id[sw], event_id[sw - 1]
 
     # utm_source: one per session (null for direct traffic)
-    utm_draw = _draw(_UTM_CDF, rng, ek)
+    utm_draw = draw(_UTM_CDF, rng, ek)
     utm_draw[rng.random(ek) < P.UTM_NULL_SHARE] = -1
     opens = (pos == 0) | session_start
     head = np.maximum.accumulate(np.where(opens, np.arange(ek), 0)) if ek else np.zeros(0, int)
@@ -248,10 +246,10 @@ def make_chunk(
     no = len(pidx)
     order_user = ev_user[pidx]
     delay = np.floor(rng.exponential(25_000.0, no)).astype(np.int64) * MS
-    order_us = np.minimum(ev_us[pidx] + delay, end_excl_us - 1)
-    category = _draw(_CAT_CDF, rng, no)
-    preferred = _draw(_PAY_CDF, rng, n)
-    payment = np.where(rng.random(no) < 0.75, preferred[order_user], _draw(_PAY_CDF, rng, no))
+    order_us = np.minimum(ev_us[pidx] + delay, as_of_end_us - 1)
+    category = draw(_CAT_CDF, rng, no)
+    preferred = draw(_PAY_CDF, rng, n)
+    payment = np.where(rng.random(no) < 0.75, preferred[order_user], draw(_PAY_CDF, rng, no))
     consulting = category == P.PRODUCT_CATEGORIES.index("consulting")
     payment = np.where(consulting & (rng.random(no) < 0.4), _WIRE, payment).astype(np.int8)
     pairs = np.zeros(0, dtype=np.int64)

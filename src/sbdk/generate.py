@@ -122,10 +122,7 @@ def _ts_array(us: np.ndarray) -> pa.Array:
 def _take(pool: pa.Array, codes: np.ndarray) -> pa.Array:
     """pool[codes] with -1 meaning null, as a dictionary array (DuckDB reads it as VARCHAR,
     faster than plain strings)."""
-    codes = np.asarray(codes)
-    mask = codes < 0
-    idx = pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask if mask.any() else None)
-    return pa.DictionaryArray.from_arrays(idx, pool)
+    return pa.DictionaryArray.from_arrays(P.pool_indices(codes), pool)
 
 
 _EVENT_TYPES = pa.array(P.EVENT_TYPES, pa.string())
@@ -180,7 +177,7 @@ class _Plan:
     seed: int
     users: int
     start_us: int
-    end_excl_us: int
+    as_of_end_us: int
     dirty: float
 
     @property
@@ -198,7 +195,7 @@ def _chunks(plan: _Plan) -> Iterator[tuple[dict[str, pa.Table], dict[str, dict[s
         rng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci]))
         tie_rng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci, 2]))
         chunk = make_chunk(
-            rng, first, n, plan.users, plan.start_us, plan.end_excl_us, next_event, next_order,
+            rng, first, n, plan.users, plan.start_us, plan.as_of_end_us, next_event, next_order,
             tie_rng=tie_rng,
         )
         next_event += len(chunk.event_id)
@@ -207,7 +204,7 @@ def _chunks(plan: _Plan) -> Iterator[tuple[dict[str, pa.Table], dict[str, dict[s
             drng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci, 1]))
             tables, injected = _dirty.dirty_tables(
                 drng, chunk, plan.dirty, n_total_users=plan.users,
-                end_excl_us=plan.end_excl_us,
+                as_of_end_us=plan.as_of_end_us,
             )
             yield tables, injected
         else:
@@ -363,7 +360,7 @@ def generate(
         seed=int(seed),
         users=int(users),
         start_us=_epoch_us(start),
-        end_excl_us=_epoch_us(end + timedelta(days=1)),
+        as_of_end_us=_epoch_us(end + timedelta(days=1)),
         dirty=float(dirty),
     )
     db_path = Path(db_path)
