@@ -3,14 +3,16 @@
 ``generate()`` writes the three tables into ``<schema>`` of a DuckDB file:
 
 * clean mode (``dirty == 0``): typed columns, and every row is ``valid`` under the contract
-  when the models run with ``as_of_date`` = ``end``; a few % of the users have exact ties
+  when the models run with ``as_of_date`` = ``end`` (the as-of date of the data: the last day
+  of activity, and the day after it is the future); a few % of the users have exact ties
   wherever an ordering decides something (events at the same instant, orders at the same
   instant, preferred category / payment method tied on count and revenue; see ``_chunk``);
 * dirty mode (``dirty > 0``): every column is VARCHAR, about ``dirty`` of the rows carry an
   injected data-quality case (every flag of the SPEC occurs; some rows have two problems at
   once, and some duplicates tie with their original on timestamp, see ``_dirty``), and valid
-  values come in varied text formats. ``expected_flags`` is computed by applying the
-  contract's rules in SQL (``sbdk._expected``) to the rows written.
+  values come in varied text formats. ``GenerateResult.injected`` counts the rows per injected
+  case; the flags the contract then assigns to every row are computed on request by
+  ``sbdk._expected.expected_flags_for_file(db, schema, end)`` (the contract's rules in SQL).
 
 Rows are generated vectorised (numpy) in chunks of users, loaded from Arrow into temporary
 tables, and swapped in under the final names in one transaction at the end, so a failed or
@@ -36,7 +38,6 @@ import pyarrow as pa
 from sbdk import _dirty, _render
 from sbdk import _pools as P
 from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
-from sbdk._expected import compute_expected_flags
 from sbdk._signals import raise_if_interrupted, sigint_deferred
 from sbdk._sql import quote_ident as _q
 from sbdk.contract import RAW_TABLES, TABLE_NAMES
@@ -48,23 +49,22 @@ MAX_DIRTY = 0.5
 #: Users per chunk: bounds memory (~1M events per chunk) whatever the total size.
 CHUNK_USERS = 100_000
 TMP_PREFIX = "__sbdk_tmp_"
-#: DuckDB buffer limit: keeps the whole run (dirty-mode flag counting included) < 2 GB;
-#: DuckDB spills to a temporary directory beside the file beyond it.
+#: DuckDB buffer limit: keeps the whole run < 2 GB; DuckDB spills to a temporary directory
+#: beside the file beyond it.
 DUCKDB_MEMORY_LIMIT = "1GB"
-#: ... and while counting the flags of a dirty run (parsing 10M+ text rows, ranking duplicates)
-FLAGS_MEMORY_LIMIT = "512MB"
 
 _COLUMNS = {name: table.columns for name, table in RAW_TABLES.items()}
 
 
 @dataclass
 class GenerateResult:
-    """What ``generate`` wrote, and the flags the contract assigns to it."""
+    """What ``generate`` wrote: rows per table and (dirty mode) rows per injected case, a case
+    with ``+`` being a row with two problems. The flags the contract assigns to the rows are
+    ``sbdk._expected.expected_flags_for_file(db_path, schema, end)``."""
 
     db_path: str
     schema: str
     row_counts: dict[str, int]
-    expected_flags: dict[str, dict[str, int]]
     injected: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -177,6 +177,7 @@ class _Plan:
     seed: int
     users: int
     start_us: int
+    #: the first instant after the as-of date (µs since the epoch, UTC)
     as_of_end_us: int
     dirty: float
 
@@ -348,7 +349,12 @@ def generate(
     dirty: float = 0.0,
     progress: bool = False,
 ) -> GenerateResult:
-    """Write ``raw_users``, ``raw_events`` and ``raw_orders`` for ``users`` users.
+    """Write ``raw_users``, ``raw_events`` and ``raw_orders`` for ``users`` users, active from
+    ``start`` to ``end``.
+
+    ``end`` is the as-of date of the contract (the models' ``as_of_date``): the last day of
+    activity, so clean rows are all ``valid`` as of it, and dirty mode's future rows lie after
+    it.
 
     Same arguments give identical tables. Raises ``ValueError`` on bad arguments and lets
     ``duckdb.IOException`` (e.g. the file is locked by another process) propagate; in every
@@ -411,15 +417,7 @@ def generate(
         row_counts = {
             t: int(conn.execute(f"SELECT count(*) FROM {tmp[t]}").fetchall()[0][0]) for t in TABLE_NAMES
         }
-        if plan.dirty > 0:
-            conn.execute(f"SET memory_limit = '{FLAGS_MEMORY_LIMIT}'")
-            expected = compute_expected_flags(conn, tmp, end)
-            injected = {
-                t: {c: k for c, k in cases.items() if k} for t, cases in injected.items()
-            }
-        else:
-            # clean rows are valid by construction (tests re-check it independently)
-            expected = {t: ({"valid": n} if n else {}) for t, n in row_counts.items()}
+        injected = {t: {c: k for c, k in cases.items() if k} for t, cases in injected.items()}
         raise_if_interrupted()
         _swap_in(conn, schema)
         tmp_created = False
@@ -442,7 +440,6 @@ def generate(
         db_path=str(db_path),
         schema=schema,
         row_counts=row_counts,
-        expected_flags=expected,
         injected=injected,
         seconds=time.perf_counter() - t0,
     )
