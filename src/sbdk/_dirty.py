@@ -36,8 +36,8 @@ Ties among a user's own events and orders come from the clean chunk (``_chunk.TI
 
 Events and orders of a user that ends up not ``valid`` become ``unknown_user`` (a cascade), as
 does a tie copy naming an unknown user that wins the tie-break (its original is then the
-``duplicate_id``). ``expected_flags`` counts every row by applying the contract to the
-written rows (see ``_expected``); ``injected`` reports the rows per case before cascades.
+``duplicate_id``). ``injected`` reports the rows per case before cascades; the flag of every
+row follows from applying the contract to the written rows (``_expected.expected_flags_for_file``).
 
 Valid values are written in varied formats (``T`` separator, ``Z`` or ``±HH:MM`` offsets that
 are applied to give UTC, ids with spaces, ``+`` or leading zeros, amounts like ``4990e-2``,

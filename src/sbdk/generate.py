@@ -335,6 +335,41 @@ def _select_typed(table: str) -> str:
     return f"SELECT {cols} FROM {{src}}"
 
 
+def _write_chunks(
+    conn: duckdb.DuckDBPyConnection, plan: _Plan, tmp: dict[str, str], progress: bool
+) -> dict[str, dict[str, int]]:
+    """Generate the chunks (in a background thread) and insert them into the temporary
+    tables; returns the injected rows per table and case (dirty mode), in total."""
+    selects = {
+        t: (_render.render_select(t) if plan.dirty > 0 else _select_typed(t))
+        for t in TABLE_NAMES
+    }
+    injected: dict[str, dict[str, int]] = {t: {} for t in TABLE_NAMES} if plan.dirty else {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=plan.n_chunks, desc="sbdk generate", unit="chunk")
+    # closed here, not by the garbage collector: its cleanup (stopping the worker
+    # thread) then runs under the caller's interrupt handling, never unreported
+    chunks = _prefetch(_chunks(plan))
+    try:
+        for tables, inj in chunks:
+            raise_if_interrupted()
+            for t in TABLE_NAMES:
+                _insert(conn, tmp[t], tables[t], selects[t])
+            for t, cases in inj.items():
+                for case, k in cases.items():
+                    injected[t][case] = injected[t].get(case, 0) + k
+            if bar is not None:
+                bar.update(1)
+    finally:
+        chunks.close()
+        if bar is not None:
+            bar.close()
+    return injected
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -384,35 +419,7 @@ def generate(
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
         tmp_created = True
         tmp = _create_tmp(conn, schema, dirty=plan.dirty > 0)
-        selects = {
-            t: (_render.render_select(t) if plan.dirty > 0 else _select_typed(t))
-            for t in TABLE_NAMES
-        }
-        injected: dict[str, dict[str, int]] = {t: {} for t in TABLE_NAMES} if plan.dirty else {}
-
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=plan.n_chunks, desc="sbdk generate", unit="chunk")
-        # closed here, not by the garbage collector: its cleanup (stopping the worker
-        # thread) then runs under the interrupt handling below, never unreported
-        chunks = _prefetch(_chunks(plan))
-        try:
-            for tables, inj in chunks:
-                raise_if_interrupted()
-                for t in TABLE_NAMES:
-                    _insert(conn, tmp[t], tables[t], selects[t])
-                for t, cases in inj.items():
-                    for case, k in cases.items():
-                        injected[t][case] = injected[t].get(case, 0) + k
-                if bar is not None:
-                    bar.update(1)
-        finally:
-            chunks.close()
-            if bar is not None:
-                bar.close()
-
+        injected = _write_chunks(conn, plan, tmp, progress)
         raise_if_interrupted()
         row_counts = {
             t: int(conn.execute(f"SELECT count(*) FROM {tmp[t]}").fetchall()[0][0]) for t in TABLE_NAMES
