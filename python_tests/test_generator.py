@@ -25,7 +25,7 @@ from sbdk.generate import GenerateResult, build_emails, generate
 
 TABLES = TABLE_NAMES
 # The contract's flags per table, in order of precedence (pinned to the YAML by test_contract.py).
-SPEC_FLAGS = {table: list(flags) for table, flags in FLAGS.items()}
+CONTRACT_FLAGS = {table: list(flags) for table, flags in FLAGS.items()}
 TYPED = {
     "raw_users": {
         "user_id": "BIGINT", "email": "VARCHAR", "name": "VARCHAR", "country": "VARCHAR",
@@ -397,7 +397,7 @@ def test_dirty_every_flag_occurs_and_counts_add_up(dirty, dirty_flags) -> None:
         n = _one(db, f"select count(*) from raw.{table}")
         assert result.row_counts[table] == n
         flags = dirty_flags[table]
-        assert list(flags) == SPEC_FLAGS[table], table  # every flag, nothing else
+        assert list(flags) == CONTRACT_FLAGS[table], table  # every flag, nothing else
         assert all(k > 0 for k in flags.values())
         assert sum(flags.values()) == n, table
 
@@ -411,7 +411,7 @@ def test_dirty_injected_cases_are_what_the_flags_show(dirty, dirty_flags) -> Non
     combos = {"raw_users": dirty_module.USER_COMBOS, "raw_events": dirty_module.EVENT_COMBOS,
               "raw_orders": dirty_module.ORDER_COMBOS}
     for table, cases in result.injected.items():
-        flags = SPEC_FLAGS[table]
+        flags = CONTRACT_FLAGS[table]
         assert {c for c in cases if "+" not in c} == set(flags) - {"valid"}
         assert {c for c in cases if "+" in c} == set(combos[table])  # every one occurs
         assert all(k > 0 for k in cases.values())
@@ -633,8 +633,8 @@ def test_dirty_rows_with_two_problems(dirty_parsed) -> None:
     assert not missing, missing
 
 
-#: Per table: the columns that break ties among duplicates (SPEC "ties among duplicates"),
-#: in order, and the rows no earlier rule than duplicate_id flags.
+#: Per table: the columns that break ties among duplicates (the contract's rule, in the package
+#: overview `models/overview.md`), in order, and the rows no earlier rule than duplicate_id flags.
 _TIE_BREAK = {
     "u": (["h nulls last", "country nulls last", "referrer nulls last"],
           "id is not null and ts is not null and ts < " + _FUTURE),
@@ -781,7 +781,7 @@ def test_dirty_module_cases_cover_the_spec() -> None:
     for table, combos in (("raw_users", dirty_module.USER_COMBOS),
                           ("raw_events", dirty_module.EVENT_COMBOS),
                           ("raw_orders", dirty_module.ORDER_COMBOS)):
-        flags = SPEC_FLAGS[table]
+        flags = CONTRACT_FLAGS[table]
         for combo in combos:
             first, second = combo.split("+")
             assert flags.index(first) < flags.index(second) < flags.index("valid"), combo

@@ -1,4 +1,4 @@
-"""Dirty mode: inject the SPEC's data-quality cases into a clean chunk and render every column
+"""Dirty mode: inject the contract's data-quality cases into a clean chunk and render every column
 as text.
 
 Single cases (``USER_CASES``, ``EVENT_CASES``, ``ORDER_CASES``: every flag of the contract) are

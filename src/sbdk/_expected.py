@@ -1,7 +1,8 @@
 """The data-quality flags of the model contract, applied to raw tables in plain DuckDB SQL.
 
-This is an implementation of the SPEC's staging rules (flags, precedence, parsing of ids,
-timestamps and amounts, ties among duplicates) that is independent of the dbt models: the
+This is an implementation of the contract's staging rules as the staging models' YAML documents
+them (flags, precedence, parsing of ids, timestamps and amounts, ties among duplicates), independent
+of the dbt models: the
 tests and ``sbdk generate --dirty`` use it (``expected_flags_for_file``) to know the flags of
 the generated rows exactly, and the dbt models are then checked against those numbers. It
 reads every raw column as text (typed columns are cast to VARCHAR first), so it gives the

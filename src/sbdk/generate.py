@@ -8,7 +8,7 @@
   wherever an ordering decides something (events at the same instant, orders at the same
   instant, preferred category / payment method tied on count and revenue; see ``_chunk``);
 * dirty mode (``dirty > 0``): every column is VARCHAR, about ``dirty`` of the rows carry an
-  injected data-quality case (every flag of the SPEC occurs; some rows have two problems at
+  injected data-quality case (every flag of the contract occurs; some rows have two problems at
   once, and some duplicates tie with their original on timestamp, see ``_dirty``), and valid
   values come in varied text formats. ``GenerateResult.injected`` counts the rows per injected
   case; the flags the contract then assigns to every row are computed on request by
