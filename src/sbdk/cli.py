@@ -118,6 +118,8 @@ _MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)", re.IGNORECASE)
 
 def _memory_limit(text: str) -> str:
     value = text.strip()
+    if value.lower() == "none":  # no limit: DuckDB reads only the lower-case word
+        return "none"
     if not _MEMORY.fullmatch(value):
         raise argparse.ArgumentTypeError(f"not a memory size such as 3GB, 512MiB or 50%: {text!r}")
     if float(re.match(r"[0-9.]+", value).group()) <= 0:
