@@ -192,8 +192,8 @@ MUTATIONS: list[Mutation] = [
       "an event at exactly midnight after as_of_date is not future"),
     # ---- stg_orders
     M("ord-amount-floor", "models/staging/stg_orders.sql",
-      "round({{ sbdk.parse_amount('amount', types.get('amount')) }}, 2) as rounded_amount",
-      "floor({{ sbdk.parse_amount('amount', types.get('amount')) }} * 100) / 100 as rounded_amount",
+      "round({{ sbdk.parse_amount('amount') }}, 2) as rounded_amount",
+      "floor({{ sbdk.parse_amount('amount') }} * 100) / 100 as rounded_amount",
       "amounts truncated instead of rounded"),
     M("ord-min-amount-le", "models/staging/stg_orders.sql",
       "order_amount < {{ sbdk.number_var('min_order_amount') }} then 'invalid_amount'",

@@ -1,13 +1,25 @@
 {#- One row per day from `first_day` to `last_day` (inclusive) of the one-row
     relation or CTE `bounds`, column `date_day`; no rows when a bound is null or
     `first_day` is after `last_day`. The bounds are data, computed in a CTE of
-    the model, so the model reads top to bottom. -#}
+    the model, so the model reads top to bottom.
+    Implementations: postgres__ (lateral generate_series), duckdb__ (range),
+    spark__ (sequence, exploded); redshift__ and default__ fail with a message
+    naming the macro and the adapter (Redshift has no lateral join and runs
+    generate_series on the leader node only). -#}
 {% macro day_spine(bounds, first_day='first_day', last_day='last_day') -%}
     {{ return(adapter.dispatch('day_spine', 'sbdk')(bounds, first_day, last_day)) }}
 {%- endmacro %}
 
-{#- PostgreSQL (and engines with a set-returning generate_series). -#}
 {% macro default__day_spine(bounds, first_day, last_day) -%}
+    {{ sbdk._no_engine_implementation('day_spine') }}
+{%- endmacro %}
+
+{% macro redshift__day_spine(bounds, first_day, last_day) -%}
+    {{ sbdk._no_engine_implementation('day_spine') }}
+{%- endmacro %}
+
+{#- PostgreSQL: a set-returning generate_series per bounds row. -#}
+{% macro postgres__day_spine(bounds, first_day, last_day) -%}
     select cast(spine_days.day_start as date) as date_day
     from {{ bounds }}
     cross join lateral generate_series(

@@ -1,6 +1,8 @@
 {#- Whether a column of a relation (from adapter.get_columns_in_relation) holds
     text. Column.is_string() knows only the names of the ANSI family (varchar,
-    text, character varying ...), not Spark's `string`. -#}
+    text, character varying ...), not Spark's `string`.
+    Implementations: default__ (portable: dbt's Column.is_string(), used by
+    DuckDB and PostgreSQL), spark__ (also Spark's string/varchar/char). -#}
 {% macro is_text_column(column) -%}
     {{ return(adapter.dispatch('is_text_column', 'sbdk')(column)) }}
 {%- endmacro %}

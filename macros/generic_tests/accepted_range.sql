@@ -1,5 +1,6 @@
 {#- Fails on every row whose `column_name` lies outside [min_value, max_value]
-    (bounds optional; `inclusive: false` makes them strict). Nulls pass. -#}
+    (bounds optional; `inclusive: false` makes them strict). Nulls pass.
+    Implementations: default__ only (portable SQL, every engine). -#}
 {% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
     {{ return(adapter.dispatch('test_accepted_range', 'sbdk')(model, column_name, min_value, max_value, inclusive)) }}
 {% endtest %}

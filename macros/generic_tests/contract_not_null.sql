@@ -4,7 +4,8 @@
     them only on Delta), so this test is attached to each contracted mart and
     enabled only on engines that do not enforce them (see _marts__models.yml).
     Fails with one row per constrained column holding nulls: the column's name
-    and how many rows are null. -#}
+    and how many rows are null.
+    Implementations: default__ only (portable SQL, every engine). -#}
 {% test contract_not_null(model) %}
     {{ return(adapter.dispatch('test_contract_not_null', 'sbdk')(model)) }}
 {% endtest %}

@@ -1,5 +1,6 @@
 {#- Fails on each session whose duration in minutes (`column_name`) exceeds
-    `max_hours` (default: var max_session_duration_hours). -#}
+    `max_hours` (default: var max_session_duration_hours).
+    Implementations: default__ only (portable SQL, every engine). -#}
 {% test reasonable_session_duration(model, column_name, max_hours=none) %}
     {{ return(adapter.dispatch('test_reasonable_session_duration', 'sbdk')(model, column_name, max_hours)) }}
 {% endtest %}

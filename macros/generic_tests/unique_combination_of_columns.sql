@@ -1,5 +1,6 @@
 {#- Fails once per combination of `combination_of_columns` that occurs more
-    than once, showing the combination and how often it occurs. -#}
+    than once, showing the combination and how often it occurs.
+    Implementations: default__ only (portable SQL, every engine). -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
     {{ return(adapter.dispatch('test_unique_combination_of_columns', 'sbdk')(model, combination_of_columns)) }}
 {% endtest %}

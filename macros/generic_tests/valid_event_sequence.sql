@@ -1,6 +1,7 @@
 {#- No valid event happens before its user's signup: fails on each valid event
     (in `model`, timestamp `column_name`) earlier than the `created_at` of its
-    valid user in `users`. -#}
+    valid user in `users`.
+    Implementations: default__ only (portable SQL, every engine). -#}
 {% test valid_event_sequence(model, column_name, users, user_created_at='created_at', flag_column='data_quality_flag') %}
     {{ return(adapter.dispatch('test_valid_event_sequence', 'sbdk')(model, column_name, users, user_created_at, flag_column)) }}
 {% endtest %}

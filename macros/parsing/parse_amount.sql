@@ -1,13 +1,16 @@
 {#- Amounts: parse_amount and every engine's version of the rule it
-    dispatches to, in order default__ (ANSI-style / PostgreSQL, the fallback
-    for other engines; engines without `~` regex matching override it with
-    their own `<adapter>__` implementation), duckdb__, spark__. What every
-    Spark version relies on is explained with _spark_full_match in
-    raw_columns.sql. -#}
+    dispatches to, parse_amount_text, in order default__, postgres__,
+    redshift__, duckdb__, spark__: postgres__ (`~` matching, substring of a
+    regular expression, PostgreSQL's unconstrained numeric), duckdb__,
+    spark__; default__ fails with a message naming the rule and the adapter,
+    and so does redshift__ (no substring of a regular expression; its plain
+    numeric is numeric(18, 0)). What every Spark version relies on is
+    explained with _spark_full_match in raw_columns.sql. -#}
 
 {#- An amount as an exact decimal (not yet rounded): a plain decimal number,
-    optionally with an exponent. Typed numbers go through their text form. -#}
-{% macro parse_amount(column, dtype) -%}
+    optionally with an exponent. Typed numbers (of any type) go through
+    their text form, so the rule needs no column type. -#}
+{% macro parse_amount(column) -%}
     {{ adapter.dispatch('parse_amount_text', 'sbdk')(sbdk.clean_text(column)) }}
 {%- endmacro %}
 
@@ -15,6 +18,14 @@
 {#- parse_amount_text: amount text (already trimmed). -#}
 
 {% macro default__parse_amount_text(text) -%}
+    {{ sbdk._no_engine_implementation('parse_amount_text') }}
+{%- endmacro %}
+
+{% macro redshift__parse_amount_text(text) -%}
+    {{ sbdk._no_engine_implementation('parse_amount_text') }}
+{%- endmacro %}
+
+{% macro postgres__parse_amount_text(text) -%}
     {#- Exact: the text is read as numeric directly (never through a double,
         which keeps only ~15 significant digits and overflows past 1e308).
         Null, like DuckDB's try_cast to decimal(38, 18), when the value does

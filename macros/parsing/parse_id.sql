@@ -1,9 +1,15 @@
 {#- Ids: parse_id and every engine's version of the rules it dispatches to
-    (id text, a typed integer column, a typed float/double/decimal column).
-    Each rule in order default__ (ANSI-style / PostgreSQL, the fallback for
-    other engines; engines without `~` regex matching override it with their
-    own `<adapter>__` implementation), duckdb__, spark__. What every Spark
-    version relies on is explained with _spark_full_match in raw_columns.sql. -#}
+    (id text, a typed integer column, a typed float/double/decimal column),
+    each rule in order default__, postgres__, redshift__, duckdb__, spark__:
+    - parse_id_text and parse_integral_number: postgres__ (`~` matching and
+      PostgreSQL's unconstrained numeric, which keeps every digit and the
+      fraction), duckdb__, spark__; default__ fails with a message naming the
+      rule and the adapter, and so does redshift__ (Redshift's plain numeric
+      is numeric(18, 0): a fraction would be rounded away, 19 digits overflow).
+    - parse_integer_typed: default__ (portable: a cast to numeric and a range
+      check; PostgreSQL's), duckdb__, spark__ (try_cast).
+    What every Spark version relies on is explained with _spark_full_match in
+    raw_columns.sql. -#}
 
 {#- An id: after trimming, an optional sign and digits that fit 64 bits;
     a typed number only when integral. Anything else is null (missing). -#}
@@ -22,6 +28,14 @@
 {#- parse_id_text: an id in a text column (already trimmed). -#}
 
 {% macro default__parse_id_text(text) -%}
+    {{ sbdk._no_engine_implementation('parse_id_text') }}
+{%- endmacro %}
+
+{% macro redshift__parse_id_text(text) -%}
+    {{ sbdk._no_engine_implementation('parse_id_text') }}
+{%- endmacro %}
+
+{% macro postgres__parse_id_text(text) -%}
     {#- Nested CASEs, not AND: the engine may evaluate the operands of AND in
         any order, and the cast fails on text the pattern rejects. Any number
         of digits (leading zeros included), as long as the value fits 64 bits. -#}
@@ -71,6 +85,14 @@
     only when integral and within 64 bits. -#}
 
 {% macro default__parse_integral_number(column) -%}
+    {{ sbdk._no_engine_implementation('parse_integral_number') }}
+{%- endmacro %}
+
+{% macro redshift__parse_integral_number(column) -%}
+    {{ sbdk._no_engine_implementation('parse_integral_number') }}
+{%- endmacro %}
+
+{% macro postgres__parse_integral_number(column) -%}
     case
         when cast({{ column }} as numeric) = floor(cast({{ column }} as numeric))
             and cast({{ column }} as numeric) between -9223372036854775808 and 9223372036854775807

@@ -1,9 +1,14 @@
 {#- Timestamps: parse_timestamp and every engine's version of the rules it
-    dispatches to (a typed timestamp with time zone, ISO 8601 text). Each rule
-    in order default__ (ANSI-style / PostgreSQL, the fallback for other
-    engines; engines without `~` regex matching override it with their own
-    `<adapter>__` implementation), duckdb__, spark__. What every Spark version
-    relies on is explained with _spark_full_match in raw_columns.sql. -#}
+    dispatches to (a typed timestamp with time zone, ISO 8601 text), each rule
+    in order default__, postgres__, redshift__, duckdb__, spark__:
+    - timestamptz_to_utc: default__ (portable: the standard's AT TIME ZONE;
+      PostgreSQL's), duckdb__ (timezone()), spark__ (a plain cast).
+    - parse_timestamp_text: postgres__ (`~` matching, substring of a regular
+      expression), duckdb__, spark__; default__ fails with a message naming
+      the rule and the adapter, and so does redshift__ (no substring of a
+      regular expression).
+    What every Spark version relies on is explained with _spark_full_match in
+    raw_columns.sql. -#}
 
 {#- A timestamp in UTC: ISO 8601 text, or a typed date/timestamp. -#}
 {% macro parse_timestamp(column, dtype) -%}
@@ -47,6 +52,14 @@
 {%- endmacro %}
 
 {% macro default__parse_timestamp_text(text) -%}
+    {{ sbdk._no_engine_implementation('parse_timestamp_text') }}
+{%- endmacro %}
+
+{% macro redshift__parse_timestamp_text(text) -%}
+    {{ sbdk._no_engine_implementation('parse_timestamp_text') }}
+{%- endmacro %}
+
+{% macro postgres__parse_timestamp_text(text) -%}
     {#- Matched strictly (years 0001-9999), then the calendar is checked here (a
         cast of text such as 2025-02-30 is an error, not a null, on PostgreSQL),
         then cast. Nested CASEs keep every cast behind its check. -#}

@@ -1,5 +1,7 @@
 {#- Column types used across the package. dbt.type_float() is 32-bit on
-    DuckDB, so ratios use a dispatched double. -#}
+    DuckDB, so ratios use a dispatched double.
+    Implementations: default__ (portable ANSI type names, used by DuckDB and
+    PostgreSQL), spark__ for type_double (Spark's `double`). -#}
 
 {% macro type_double() -%}
     {{ return(adapter.dispatch('type_double', 'sbdk')()) }}

@@ -28,9 +28,7 @@ user_orders as (
         sum(order_amount) as total_revenue,
         min(order_amount) as min_order_value,
         max(order_amount) as max_order_value,
-        sum(case when revenue_type = 'recurring' then order_amount else 0 end) as recurring_revenue,
-        sum(case when revenue_type = 'expansion' then order_amount else 0 end) as expansion_revenue,
-        sum(case when revenue_type = 'one_time' then order_amount else 0 end) as one_time_revenue,
+        {{ sbdk.revenue_by_type_sums() }},
         count(distinct product_category) as unique_product_categories,
         count(distinct payment_method) as unique_payment_methods
     from orders

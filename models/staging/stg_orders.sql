@@ -36,7 +36,7 @@ parsed as (
     select
         {{ sbdk.parse_id('order_id', types.get('order_id')) }} as order_id,
         {{ sbdk.parse_id('user_id', types.get('user_id')) }} as user_id,
-        round({{ sbdk.parse_amount('amount', types.get('amount')) }}, 2) as rounded_amount,
+        round({{ sbdk.parse_amount('amount') }}, 2) as rounded_amount,
         coalesce(lower({{ sbdk.clean_dimension('product_category') }}), 'unknown') as product_category,
         coalesce(lower({{ sbdk.clean_text('payment_method') }}), 'unknown') as payment_method,
         {{ sbdk.parse_timestamp('created_at', types.get('created_at')) }} as ordered_at
