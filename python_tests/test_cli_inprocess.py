@@ -62,11 +62,14 @@ def test_the_database_is_resolved_once_into_the_settings(tmp_path: Path) -> None
 
 def test_generate_raw_in_process(tmp_path: Path) -> None:
     db = tmp_path / "sub" / "raw.duckdb"
-    result = generate_raw(GenerateSettings(db=db, users=20, seed=3, schema="landing"))
+    generated = generate_raw(GenerateSettings(db=db, users=20, seed=3, schema="landing", dirty=0.2))
+    result = generated.result
     with duckdb.connect(str(db), read_only=True) as conn:
         counts = {t: conn.execute(f"select count(*) from landing.{t}").fetchone()[0] for t in TABLE_NAMES}
     assert counts == result.row_counts
-    assert counts["raw_users"] == 20
+    assert counts["raw_users"] >= 20  # dirty mode adds duplicates
+    # with injected problems, the expected flags account for every row written
+    assert result.injected and {t: sum(f.values()) for t, f in generated.expected_flags.items()} == counts
     assert not (tmp_path / "sub" / "raw.duckdb.lock").read_text(), "the lock is released (emptied)"
 
 

@@ -17,13 +17,15 @@ import pyarrow.compute as pc
 import pytest
 
 import sbdk._dirty as dirty_module
+import sbdk._render as render_module
 import sbdk.generate as gen
-from sbdk.contract import FLAGS, TABLE_NAMES
+from sbdk._expected import expected_flags_for_file
+from sbdk.contract import COLUMNS, FLAGS, TABLE_NAMES
 from sbdk.generate import GenerateResult, build_emails, generate
 
 TABLES = TABLE_NAMES
 # The contract's flags per table, in order of precedence (pinned to the YAML by test_contract.py).
-SPEC_FLAGS = {table: list(flags) for table, flags in FLAGS.items()}
+CONTRACT_FLAGS = {table: list(flags) for table, flags in FLAGS.items()}
 TYPED = {
     "raw_users": {
         "user_id": "BIGINT", "email": "VARCHAR", "name": "VARCHAR", "country": "VARCHAR",
@@ -102,8 +104,8 @@ def test_clean_row_counts_and_all_rows_valid(clean) -> None:
     assert counts["raw_users"] == 3000
     assert counts["raw_events"] > 10_000 and counts["raw_orders"] > 300
     assert result.row_counts == counts
-    assert result.expected_flags == {t: {"valid": n} for t, n in counts.items()}
     assert result.injected == {}
+    assert not hasattr(result, "expected_flags")  # asked for, not computed by generate
     assert result.seconds > 0
 
 
@@ -209,10 +211,9 @@ def test_clean_data_looks_like_product_analytics(clean) -> None:
 
 def test_clean_data_satisfies_the_contract_flag_rules(clean) -> None:
     """The flag calculator used for dirty data agrees that clean data is all valid."""
-    from sbdk._expected import expected_flags_for_file
-
-    db, result = clean
-    assert expected_flags_for_file(str(db), "raw", CLEAN_END) == result.expected_flags
+    db, _ = clean
+    counts = {t: _one(db, f"select count(*) from raw.{t}") for t in TABLES}
+    assert expected_flags_for_file(db, "raw", CLEAN_END) == {t: {"valid": n} for t, n in counts.items()}
 
 
 # --------------------------------------------------------------------------- ties (clean)
@@ -363,24 +364,45 @@ def dirty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Gene
     yield db, generate(2000, db_path=db, seed=5, dirty=0.1)
 
 
+@pytest.fixture(scope="module")
+def dirty_flags(dirty) -> dict[str, dict[str, int]]:
+    """The flags the contract assigns to the dirty rows (as of the default end)."""
+    db, _ = dirty
+    return expected_flags_for_file(db, "raw", date(2025, 12, 31))
+
+
 def test_dirty_columns_are_all_varchar(dirty) -> None:
     db, _ = dirty
     for table, cols in TYPED.items():
         assert _columns(db, "raw", table) == dict.fromkeys(cols, "VARCHAR")
 
 
-def test_dirty_every_flag_occurs_and_counts_add_up(dirty) -> None:
+def test_dirty_columns_in_the_contracts_order(dirty) -> None:
+    db, _ = dirty
+    for table in TABLES:
+        assert tuple(_columns(db, "raw", table)) == COLUMNS[table]
+
+
+def test_render_checks_its_columns_against_the_contract(monkeypatch) -> None:
+    exprs = {t: dict(e) for t, e in render_module._EXPRESSIONS.items()}
+    del exprs["raw_orders"]["amount"]
+    monkeypatch.setattr(render_module, "_EXPRESSIONS", exprs)
+    with pytest.raises(RuntimeError, match="raw_orders"):
+        render_module._check_against_contract()
+
+
+def test_dirty_every_flag_occurs_and_counts_add_up(dirty, dirty_flags) -> None:
     db, result = dirty
     for table in TABLES:
         n = _one(db, f"select count(*) from raw.{table}")
         assert result.row_counts[table] == n
-        flags = result.expected_flags[table]
-        assert list(flags) == SPEC_FLAGS[table], table  # every flag, nothing else
+        flags = dirty_flags[table]
+        assert list(flags) == CONTRACT_FLAGS[table], table  # every flag, nothing else
         assert all(k > 0 for k in flags.values())
         assert sum(flags.values()) == n, table
 
 
-def test_dirty_injected_cases_are_what_the_flags_show(dirty) -> None:
+def test_dirty_injected_cases_are_what_the_flags_show(dirty, dirty_flags) -> None:
     """Each injected case shows up as its flag, a case with two problems ('a+b', in the
     order of precedence) as the first of them; only events and orders add unknown_user rows
     of their own (cascaded from users who are not valid, and duplicates naming an unknown
@@ -389,7 +411,7 @@ def test_dirty_injected_cases_are_what_the_flags_show(dirty) -> None:
     combos = {"raw_users": dirty_module.USER_COMBOS, "raw_events": dirty_module.EVENT_COMBOS,
               "raw_orders": dirty_module.ORDER_COMBOS}
     for table, cases in result.injected.items():
-        flags = SPEC_FLAGS[table]
+        flags = CONTRACT_FLAGS[table]
         assert {c for c in cases if "+" not in c} == set(flags) - {"valid"}
         assert {c for c in cases if "+" in c} == set(combos[table])  # every one occurs
         assert all(k > 0 for k in cases.values())
@@ -398,7 +420,7 @@ def test_dirty_injected_cases_are_what_the_flags_show(dirty) -> None:
             flag = case.split("+")[0]
             by_flag[flag] = by_flag.get(flag, 0) + k
         for flag, k in by_flag.items():
-            got = result.expected_flags[table][flag]
+            got = dirty_flags[table][flag]
             if table != "raw_users" and flag == "unknown_user":
                 assert got > k  # plus the cascade from the flagged users
             else:
@@ -407,8 +429,8 @@ def test_dirty_injected_cases_are_what_the_flags_show(dirty) -> None:
     assert 0.08 < sum(result.injected["raw_users"].values()) / users < 0.12
 
 
-def test_dirty_missing_ids_counted_independently(dirty) -> None:
-    db, result = dirty
+def test_dirty_missing_ids_counted_independently(dirty, dirty_flags) -> None:
+    db, _ = dirty
     for table, key in (("raw_users", "user_id"), ("raw_events", "event_id"),
                        ("raw_orders", "order_id")):
         ids = [r[0] for r in _all(db, f"select {key} from raw.{table}")]
@@ -418,22 +440,57 @@ def test_dirty_missing_ids_counted_independently(dirty) -> None:
             digits = s[1:] if s[:1] in "+-" and s[:1] else s
             return digits.isascii() and digits.isdigit() and -(2**63) <= int(s) < 2**63
 
-        assert sum(not is_id(v) for v in ids) == result.expected_flags[table]["missing_id"]
+        assert sum(not is_id(v) for v in ids) == dirty_flags[table]["missing_id"]
 
 
-def test_dirty_flags_match_the_reference_implementation(dirty) -> None:
+def test_dirty_flags_match_the_reference_implementation(dirty, dirty_flags) -> None:
     """The project's pure-Python contract (python_tests/reference) assigns the same flags."""
     from collections import Counter
 
     from harness import read_raw_rows
     from reference.contract import compute
 
-    db, result = dirty
+    db, _ = dirty
     models = compute(read_raw_rows(db), date(2025, 12, 31))
     for table, stg in (("raw_users", "stg_users"), ("raw_events", "stg_events"),
                        ("raw_orders", "stg_orders")):
         got = Counter(r["data_quality_flag"] for r in models[stg])
-        assert dict(got) == result.expected_flags[table], table
+        assert dict(got) == dirty_flags[table], table
+
+
+def _printed_table(out: str, title: str) -> dict[tuple[str, str], int]:
+    """The rows of the table printed under ``title`` by the CLI: (table, name) -> count."""
+    lines = out.split(f"\n{title}\n", 1)[1].splitlines()[2:]  # after the header and the dashes
+    rows = {}
+    for line in lines:
+        if not line.strip():
+            break
+        table, name, count = line.split()
+        rows[(table, name)] = int(count.replace(",", ""))
+    return rows
+
+
+def test_cli_generate_dirty_prints_the_contracts_flags(tmp_path: Path, capsys) -> None:
+    """``sbdk generate --dirty`` prints the flags the contract assigns to the rows written
+    (here checked against the pure-Python reference implementation), a clean run none."""
+    from collections import Counter
+
+    from harness import read_raw_rows
+    from reference.contract import compute
+    from sbdk.cli import main
+
+    db = tmp_path / "cli.duckdb"
+    end = date(2025, 6, 30)
+    assert main(["generate", "--users", "600", "--seed", "9", "--dirty", "0.2", "--end", end.isoformat(),
+                 "--db", str(db), "--no-progress"]) == 0
+    printed = _printed_table(capsys.readouterr().out, "expected flags:")
+    models = compute(read_raw_rows(db), end)
+    reference = {(t, flag): n for t, stg in (("raw_users", "stg_users"), ("raw_events", "stg_events"),
+                                             ("raw_orders", "stg_orders"))
+                 for flag, n in Counter(r["data_quality_flag"] for r in models[stg]).items()}
+    assert printed == reference
+    assert main(["generate", "--users", "50", "--db", str(tmp_path / "clean.duckdb"), "--no-progress"]) == 0
+    assert "expected flags" not in capsys.readouterr().out
 
 
 def test_dirty_valid_values_come_in_varied_formats(dirty) -> None:
@@ -576,8 +633,8 @@ def test_dirty_rows_with_two_problems(dirty_parsed) -> None:
     assert not missing, missing
 
 
-#: Per table: the columns that break ties among duplicates (SPEC "ties among duplicates"),
-#: in order, and the rows no earlier rule than duplicate_id flags.
+#: Per table: the columns that break ties among duplicates (the contract's rule, in the package
+#: overview `models/overview.md`), in order, and the rows no earlier rule than duplicate_id flags.
 _TIE_BREAK = {
     "u": (["h nulls last", "country nulls last", "referrer nulls last"],
           "id is not null and ts is not null and ts < " + _FUTURE),
@@ -637,7 +694,7 @@ def test_zero_users_gives_empty_tables(tmp_path: Path, dirty_rate: float) -> Non
     db = tmp_path / "empty.duckdb"
     result = generate(0, db_path=db, dirty=dirty_rate)
     assert result.row_counts == dict.fromkeys(TABLES, 0)
-    assert result.expected_flags == {t: {} for t in TABLES}
+    assert expected_flags_for_file(db, "raw", date(2025, 12, 31)) == {t: {} for t in TABLES}
     for t in TABLES:
         assert _one(db, f"select count(*) from raw.{t}") == 0
         assert set(_columns(db, "raw", t)) == set(TYPED[t])
@@ -724,7 +781,7 @@ def test_dirty_module_cases_cover_the_spec() -> None:
     for table, combos in (("raw_users", dirty_module.USER_COMBOS),
                           ("raw_events", dirty_module.EVENT_COMBOS),
                           ("raw_orders", dirty_module.ORDER_COMBOS)):
-        flags = SPEC_FLAGS[table]
+        flags = CONTRACT_FLAGS[table]
         for combo in combos:
             first, second = combo.split("+")
             assert flags.index(first) < flags.index(second) < flags.index("valid"), combo

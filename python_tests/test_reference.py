@@ -1,6 +1,6 @@
 """Hand-checked cases for the pure-Python reference implementation of the contract.
 
-Every expected value below was worked out by hand from SPEC.md and the models' docs, not by
+Every expected value below was worked out by hand from the contract as the models' docs state it, not by
 running the code. as_of_date is 2024-03-15 (a Friday) unless a test says otherwise; 2024 is a
 leap year (February has 29 days).
 """

@@ -17,13 +17,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from sbdk._sql import quote_ident as _q
 from sbdk.defaults import DUCKDB_FILE
 from sbdk.engines import RAW_SCHEMA, DuckDBEngine, Engine, PostgresEngine, SparkEngine
 from sbdk.project import BuildError, BuildOutcome, DbtProject, _short
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _plain(table: pa.Table) -> pa.Table:

@@ -1,10 +1,11 @@
 """An independent, pure-Python implementation of the sbdk model contract.
 
 It is the oracle of the differential tests: given the three raw tables as lists of row dicts it
-returns every model as a list of row dicts, computed from /work/shared/SPEC.md and
-the models' YAML and docs blocks alone (no SQL, no DuckDB). Its inputs are read from the
-package's own files (project_inputs.py: the vars of dbt_project.yml, the mapping seeds, the
-columns of the properties files); its rules are its own.
+returns every model as a list of row dicts, computed from the model contract as the package
+documents it (the models' YAML, the docs blocks of `models/docs.md` and the overview
+`models/overview.md`) alone (no SQL, no DuckDB). Its inputs are read from the package's own
+files (project_inputs.py: the vars of dbt_project.yml, the mapping seeds, the columns of the
+properties files); its rules are its own.
 
 Python types of the output: ids, counts and day counts ``int``; money ``Decimal`` with two
 places; ratios and averages ``float``; timestamps naive ``datetime`` (UTC); dates ``date``;
@@ -40,7 +41,7 @@ ZERO_MONEY = Decimal("0.00")
 AMOUNT_LIMIT = Decimal(10) ** 16  # decimal(18,2) holds |x| < 10^16
 
 
-# The rules this implementation settles where SPEC.md is silent are the package's documented
+# The rules this implementation settles where the contract is silent are the package's documented
 # rules (models/overview.md, models/docs.md and the models' descriptions), not a list here.
 
 # --------------------------------------------------------------------------------------------

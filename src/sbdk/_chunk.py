@@ -86,10 +86,10 @@ class Chunk:
     cents: np.ndarray  # int64, >= 1
 
 
-def _draw(cdf: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1).astype(
-        np.int8
-    )
+def draw(cdf: np.ndarray, rng: np.random.Generator, n: int, dtype: type = np.int8) -> np.ndarray:
+    """``n`` codes 0 .. len(cdf) - 1 drawn with the cumulative probabilities ``cdf`` (one
+    uniform draw each)."""
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1).astype(dtype)
 
 
 def _segment_starts(counts: np.ndarray) -> np.ndarray:
@@ -102,12 +102,13 @@ def make_chunk(
     n_users: int,
     n_total: int,
     start_us: int,
-    end_excl_us: int,
+    as_of_end_us: int,
     first_event_id: int,
     first_order_id: int,
     tie_rng: np.random.Generator | None = None,
 ) -> Chunk:
-    """Users ``first_index .. first_index + n_users - 1`` (0-based) of ``n_total``.
+    """Users ``first_index .. first_index + n_users - 1`` (0-based) of ``n_total``, active
+    from ``start_us`` up to the as-of date (``as_of_end_us``: its end, exclusive).
 
     ``tie_rng`` draws the tie users and their ties (none without it), from a stream of its
     own.
@@ -115,30 +116,80 @@ def make_chunk(
     pools = P.get_pools()
     n = n_users
     gi = np.arange(first_index, first_index + n, dtype=np.int64)
-    user_id = gi + 1
+    created = _signups(rng, gi, n_total, start_us, as_of_end_us)
+    first_idx = rng.integers(0, len(pools.first_names), n, dtype=np.int32)
+    last_idx = rng.integers(0, len(pools.last_names), n, dtype=np.int32)
+    domain_idx = draw(np.cumsum(pools.email_domain_p), rng, n, np.int32)
+    country_idx = draw(np.cumsum(pools.country_p), rng, n, np.int16)
+    referrer_idx = draw(_REF_CDF, rng, n)
 
-    # --- signups: stratified draws of a growing signup rate (density a + (1-a)·2x on the
-    # range), so created_at rises with user_id and each chunk can be drawn on its own.
+    n_ev, marathon = _events_per_user(rng, n)
+    total = int(n_ev.sum())
+    starts = _segment_starts(n_ev)
+    ev_user = np.repeat(np.arange(n, dtype=np.int32), n_ev)
+    pos = np.arange(total, dtype=np.int64) - np.repeat(starts, n_ev)
+    gap = _event_gaps(rng, tie_rng, n_ev, marathon, ev_user, pos) * MS
+    cs = np.cumsum(gap)
+    if total:
+        offset = cs - np.repeat(cs[np.minimum(starts, total - 1)], n_ev)
+    else:
+        offset = cs
+    ev_us = created[ev_user] + offset
+    keep = ev_us < as_of_end_us  # the range ends: later activity is not observed
+    ev_user, pos, gap, ev_us = ev_user[keep], pos[keep], gap[keep], ev_us[keep]
+
+    etype, session_start = _event_types(rng, n, ev_user, pos, gap)
+    event_id = first_event_id + np.arange(len(ev_us), dtype=np.int64)
+    if tie_rng is not None and len(ev_us):
+        _event_ties(tie_rng, etype, event_id, pos, gap)
+    utm = _utm_sources(rng, pos, session_start)
+    order_user, order_us, category, payment, cents = _orders(
+        rng, tie_rng, n, etype, ev_user, ev_us, as_of_end_us
+    )
+    return Chunk(
+        user_id=gi + 1,
+        created_us=created,
+        first_idx=first_idx,
+        last_idx=last_idx,
+        domain_idx=domain_idx,
+        country_idx=country_idx,
+        referrer_idx=referrer_idx,
+        event_id=event_id,
+        event_user=ev_user,
+        event_us=ev_us,
+        event_type=etype,
+        utm=utm,
+        order_id=first_order_id + np.arange(len(order_us), dtype=np.int64),
+        order_user=order_user,
+        order_us=order_us,
+        category=category,
+        payment=payment,
+        cents=cents,
+    )
+
+
+def _signups(
+    rng: np.random.Generator, gi: np.ndarray, n_total: int, start_us: int, as_of_end_us: int
+) -> np.ndarray:
+    """Signup instants of the users ``gi`` (0-based among ``n_total``): stratified draws of a
+    growing signup rate (density a + (1-a)·2x on the range), so created_at rises with user_id
+    and each chunk can be drawn on its own."""
+    n = len(gi)
     a = 0.6
     u = (gi + rng.random(n)) / n_total
     x = (-a + np.sqrt(a * a + 4.0 * (1.0 - a) * u)) / (2.0 * (1.0 - a))
-    span = end_excl_us - start_us
+    span = as_of_end_us - start_us
     created = start_us + np.minimum((x * span).astype(np.int64), span - 1)
     # precision varies like real sources do: whole seconds, whole minutes, midnight
     r = rng.random(n)
     created = np.where(r < 0.40, created - created % SECOND, created)
     created = np.where(r < 0.04, created - created % MINUTE, created)
-    created = np.where(r < 0.01, created - created % DAY, created)
+    return np.where(r < 0.01, created - created % DAY, created)
 
-    first_idx = rng.integers(0, len(pools.first_names), n, dtype=np.int32)
-    last_idx = rng.integers(0, len(pools.last_names), n, dtype=np.int32)
-    domain_idx = np.searchsorted(np.cumsum(pools.email_domain_p), rng.random(n), side="right")
-    domain_idx = np.minimum(domain_idx, len(pools.email_domain_p) - 1).astype(np.int32)
-    country_idx = np.searchsorted(np.cumsum(pools.country_p), rng.random(n), side="right")
-    country_idx = np.minimum(country_idx, len(pools.country_p) - 1).astype(np.int16)
-    referrer_idx = _draw(_REF_CDF, rng, n)
 
-    # --- events per user: heavy tailed (lognormal), some users without events
+def _events_per_user(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Events per user: heavy tailed (lognormal), some users without events, and the
+    marathon users (who they are, too)."""
     kind = rng.random(n)
     marathon = kind < MARATHON_SHARE
     zero = (kind >= MARATHON_SHARE) & (kind < MARATHON_SHARE + ZERO_EVENT_SHARE)
@@ -146,14 +197,22 @@ def make_chunk(
     n_ev = np.minimum(n_ev, 400)
     n_ev[zero] = 0
     n_ev[marathon] = rng.integers(150, 300, int(marathon.sum()))
+    return n_ev, marathon
 
-    total = int(n_ev.sum())
-    starts = _segment_starts(n_ev)
-    ev_user = np.repeat(np.arange(n, dtype=np.int32), n_ev)
-    pos = np.arange(total, dtype=np.int64) - np.repeat(starts, n_ev)
 
-    # gaps between a user's consecutive events (ms resolution): bursts seconds to minutes
-    # apart, some gaps right around the 30-minute session timeout, breaks of hours to days.
+def _event_gaps(
+    rng: np.random.Generator,
+    tie_rng: np.random.Generator | None,
+    n_ev: np.ndarray,
+    marathon: np.ndarray,
+    ev_user: np.ndarray,
+    pos: np.ndarray,
+) -> np.ndarray:
+    """Gaps (ms) between a user's consecutive events, 0 before the first: bursts seconds to
+    minutes apart, some gaps right around the 30-minute session timeout, breaks of hours to
+    days; the tie users' ties are zero gaps."""
+    n = len(n_ev)
+    total = len(ev_user)
     gap_ms = np.zeros(total, dtype=np.int64)
     rr = rng.random(total)
     is_marathon = marathon[ev_user]
@@ -178,6 +237,7 @@ def make_chunk(
     gap_ms[brk] = np.clip(gb, 35 * 60_000, 120 * 86_400_000).astype(np.int64)
     gap_ms[pos == 0] = 0
     if tie_rng is not None:
+        starts = _segment_starts(n_ev)
         tie_user = tie_rng.random(n) < TIE_SHARE
         tu = np.flatnonzero(tie_user & (n_ev >= 2))
         later = n_ev[tu] - 1  # a tie user's events after the first
@@ -185,23 +245,18 @@ def make_chunk(
             np.arange(int(later.sum()), dtype=np.int64) - np.repeat(_segment_starts(later), later)
         )
         gap_ms[te[tie_rng.random(len(te)) < TIE_EVENT_SHARE]] = 0
-    gap = gap_ms * MS
+    return gap_ms
 
-    cs = np.cumsum(gap)
-    if total:
-        offset = cs - np.repeat(cs[np.minimum(starts, total - 1)], n_ev)
-    else:
-        offset = cs
-    ev_us = created[ev_user] + offset
 
-    keep = ev_us < end_excl_us  # the range ends: later activity is not observed
-    ev_user, pos, gap, ev_us = ev_user[keep], pos[keep], gap[keep], ev_us[keep]
-    ek = len(ev_us)
+def _event_types(
+    rng: np.random.Generator, n: int, ev_user: np.ndarray, pos: np.ndarray, gap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Event types (signup first; half the session openers a login; buyers' purchases, most
+    after an add_to_cart) and which events open a session."""
+    ek = len(ev_user)
     kept = np.bincount(ev_user, minlength=n)
     kstarts = _segment_starts(kept)
-
-    # --- event types
-    etype = _draw(_TYPE_CDF, rng, ek)
+    etype = draw(_TYPE_CDF, rng, ek)
     session_start = gap > SESSION_TIMEOUT
     etype[session_start & (rng.random(ek) < 0.5)] = LOGIN
     buyer = rng.random(n) < BUYER_SHARE
@@ -216,42 +271,63 @@ def make_chunk(
     prev = prev[etype[prev] != PURCHASE]
     etype[prev] = ADD_TO_CART
     etype[pos == 0] = SIGNUP
-    event_id = first_event_id + np.arange(ek, dtype=np.int64)
-    if tie_rng is not None and ek:
-        # every zero gap after a user's first event is a tie (other gaps are >= 1 s)
-        tied = np.flatnonzero((gap == 0) & (pos > 0))
-        same = tied[(etype[tied] == etype[tied - 1]) & (etype[tied] != PURCHASE)]
-        etype[same] = np.where(etype[same] == PAGEVIEW, CLICK, PAGEVIEW)
-        # isolated tied pairs (i-1, i), the signup aside
-        nxt = np.minimum(tied + 1, ek - 1)
-        alone = (pos[tied - 1] > 0) & (gap[tied - 1] != 0)
-        alone &= (tied + 1 == ek) | (pos[nxt] == 0) | (gap[nxt] != 0)
-        alone = tied[alone]
-        # one of them takes the ids across each power of ten among the chunk's ids (9|10,
-        # 99|100, ...): as numbers p - 1 comes first, as text p does
-        taken = _ids_across_powers_of_ten(event_id, alone, pos, gap)
-        # half of the others swap their ids, so the row written first is the later one by
-        # (timestamp, event_id)
-        sw = alone[~np.isin(alone, taken) & (tie_rng.random(len(alone)) < 0.5)]
-        event_id[sw - 1], event_id[sw] = event_id[sw], event_id[sw - 1]
+    return etype, session_start
 
-    # utm_source: one per session (null for direct traffic)
-    utm_draw = _draw(_UTM_CDF, rng, ek)
+
+def _event_ties(
+    tie_rng: np.random.Generator, etype: np.ndarray, event_id: np.ndarray, pos: np.ndarray, gap: np.ndarray
+) -> None:
+    """Tied events (in place) differ in type; in some isolated tied pairs the row written
+    first has the larger event_id, and one pair per power of ten takes ids like 99 and 100."""
+    ek = len(etype)
+    # every zero gap after a user's first event is a tie (other gaps are >= 1 s)
+    tied = np.flatnonzero((gap == 0) & (pos > 0))
+    same = tied[(etype[tied] == etype[tied - 1]) & (etype[tied] != PURCHASE)]
+    etype[same] = np.where(etype[same] == PAGEVIEW, CLICK, PAGEVIEW)
+    # isolated tied pairs (i-1, i), the signup aside
+    nxt = np.minimum(tied + 1, ek - 1)
+    alone = (pos[tied - 1] > 0) & (gap[tied - 1] != 0)
+    alone &= (tied + 1 == ek) | (pos[nxt] == 0) | (gap[nxt] != 0)
+    alone = tied[alone]
+    # one of them takes the ids across each power of ten among the chunk's ids (9|10,
+    # 99|100, ...): as numbers p - 1 comes first, as text p does
+    taken = _ids_across_powers_of_ten(event_id, alone, pos, gap)
+    # half of the others swap their ids, so the row written first is the later one by
+    # (timestamp, event_id)
+    sw = alone[~np.isin(alone, taken) & (tie_rng.random(len(alone)) < 0.5)]
+    event_id[sw - 1], event_id[sw] = event_id[sw], event_id[sw - 1]
+
+
+def _utm_sources(rng: np.random.Generator, pos: np.ndarray, session_start: np.ndarray) -> np.ndarray:
+    """utm_source: one per session (null for direct traffic)."""
+    ek = len(pos)
+    utm_draw = draw(_UTM_CDF, rng, ek)
     utm_draw[rng.random(ek) < P.UTM_NULL_SHARE] = -1
     opens = (pos == 0) | session_start
     head = np.maximum.accumulate(np.where(opens, np.arange(ek), 0)) if ek else np.zeros(0, int)
-    utm = utm_draw[head]
+    return utm_draw[head]
 
-    # --- orders: one per purchase event (a few purchases fail), seconds after it
+
+def _orders(
+    rng: np.random.Generator,
+    tie_rng: np.random.Generator | None,
+    n: int,
+    etype: np.ndarray,
+    ev_user: np.ndarray,
+    ev_us: np.ndarray,
+    as_of_end_us: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Orders: one per purchase event (a few purchases fail), seconds after it, no later than
+    the as-of date. Returns (owner within the chunk, created µs, category, payment, cents)."""
     pidx = np.flatnonzero(etype == PURCHASE)
     pidx = pidx[rng.random(len(pidx)) >= 0.04]
     no = len(pidx)
     order_user = ev_user[pidx]
     delay = np.floor(rng.exponential(25_000.0, no)).astype(np.int64) * MS
-    order_us = np.minimum(ev_us[pidx] + delay, end_excl_us - 1)
-    category = _draw(_CAT_CDF, rng, no)
-    preferred = _draw(_PAY_CDF, rng, n)
-    payment = np.where(rng.random(no) < 0.75, preferred[order_user], _draw(_PAY_CDF, rng, no))
+    order_us = np.minimum(ev_us[pidx] + delay, as_of_end_us - 1)
+    category = draw(_CAT_CDF, rng, no)
+    preferred = draw(_PAY_CDF, rng, n)
+    payment = np.where(rng.random(no) < 0.75, preferred[order_user], draw(_PAY_CDF, rng, no))
     consulting = category == P.PRODUCT_CATEGORIES.index("consulting")
     payment = np.where(consulting & (rng.random(no) < 0.4), _WIRE, payment).astype(np.int8)
     pairs = np.zeros(0, dtype=np.int64)
@@ -262,27 +338,7 @@ def make_chunk(
         # the second order of each pair costs what the first one does: revenue ties too
         eq = pairs[equal_revenue]
         cents[eq + 1] = cents[eq]
-
-    return Chunk(
-        user_id=user_id,
-        created_us=created,
-        first_idx=first_idx,
-        last_idx=last_idx,
-        domain_idx=domain_idx,
-        country_idx=country_idx,
-        referrer_idx=referrer_idx,
-        event_id=event_id,
-        event_user=ev_user,
-        event_us=ev_us,
-        event_type=etype,
-        utm=utm,
-        order_id=first_order_id + np.arange(no, dtype=np.int64),
-        order_user=order_user,
-        order_us=order_us,
-        category=category,
-        payment=payment,
-        cents=cents,
-    )
+    return order_user, order_us, category, payment, cents
 
 
 def _ids_across_powers_of_ten(

@@ -1,4 +1,4 @@
-"""Dirty mode: inject the SPEC's data-quality cases into a clean chunk and render every column
+"""Dirty mode: inject the contract's data-quality cases into a clean chunk and render every column
 as text.
 
 Single cases (``USER_CASES``, ``EVENT_CASES``, ``ORDER_CASES``: every flag of the contract) are
@@ -36,24 +36,27 @@ Ties among a user's own events and orders come from the clean chunk (``_chunk.TI
 
 Events and orders of a user that ends up not ``valid`` become ``unknown_user`` (a cascade), as
 does a tie copy naming an unknown user that wins the tie-break (its original is then the
-``duplicate_id``). ``expected_flags`` counts every row by applying the contract to the
-written rows (see ``_expected``); ``injected`` reports the rows per case before cascades.
+``duplicate_id``). ``injected`` reports the rows per case before cascades; the flag of every
+row follows from applying the contract to the written rows (``_expected.expected_flags_for_file``).
 
 Valid values are written in varied formats (``T`` separator, ``Z`` or ``±HH:MM`` offsets that
 are applied to give UTC, ids with spaces, ``+`` or leading zeros, amounts like ``4990e-2``,
 upper-case or padded text, blank event types ...), all of which stay valid.
 
-Text is rendered in DuckDB SQL from typed truth columns plus small integer format codes, so
-nothing here loops over rows in Python.
+Text is rendered in DuckDB SQL (``_render``) from typed truth columns plus small integer format
+codes, so nothing here loops over rows in Python.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from sbdk import _pools as P
-from sbdk._chunk import DAY, MINUTE, MS, SECOND, Chunk, build_emails, build_names
+from sbdk._chunk import DAY, MINUTE, MS, SECOND, Chunk, build_emails, build_names, draw
+from sbdk._render import AMOUNT_GARBAGE, AMOUNT_RAW, ID_GARBAGE, TS_GARBAGE
 from sbdk.contract import EVENTS, ORDERS, USERS
 
 #: Every problem flag of each table, in the contract's order of precedence.
@@ -97,25 +100,6 @@ COMBO_SHARE = 0.15
 #: one per column per chunk when there are enough copies).
 TIE_COPY_SHARE = 0.2
 
-#: Texts that are not ids under the contract (trim, optional sign, digits, 64-bit).
-ID_GARBAGE = (
-    None, "", "   ", "abc", "17.5", "1e2", "12 34", "0x1F", "9223372036854775808", "#42", "-",
-)
-#: Texts that are not timestamps under the contract.
-TS_GARBAGE = (
-    None, "", "not a date", "2024-13-45", "2025-02-30", "2025-06-01 24:00:00", "06/01/2025",
-    "1735689600", "yesterday", "2025-06-01 12:00:00.1234567",
-)
-#: Amounts that are ``invalid_amount``: null, not a number, NaN/inf, rounding below 0.01,
-#: or too large for decimal(18,2).
-AMOUNT_GARBAGE = (
-    None, "", "   ", "abc", "NaN", "nan", "inf", "-inf", "Infinity", "0", "0.00", "-5",
-    "-0.01", "0.004", "1e17", "12,50", "$12.50",
-)
-#: Odd but valid amounts (rounded half away from zero to cents: all >= 0.01).
-AMOUNT_ODD_VALID = ("0.005", "0.0051", "1.5e2", "1.5E2", "150.", ".99", "+12.50")
-_AMOUNT_RAW = AMOUNT_GARBAGE + AMOUNT_ODD_VALID
-
 #: UTC offsets (minutes) used to write valid timestamps in local time.
 OFFSETS = (-600, -480, -420, -300, -240, -180, -60, 0, 60, 120, 180, 330, 345, 480, 540, 600)
 
@@ -145,10 +129,8 @@ def _cdf(w) -> np.ndarray:
 
 
 def _codes(rng: np.random.Generator, w, n: int) -> np.ndarray:
-    cdf = _cdf(w)
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1).astype(
-        np.int8
-    )
+    """``n`` format codes drawn with the weights ``w``."""
+    return draw(_cdf(w), rng, n)
 
 
 def _allocate(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -162,117 +144,10 @@ def _raw_codes(rng: np.random.Generator, n: int, lo: int, hi: int) -> np.ndarray
     return rng.integers(lo, hi, n).astype(np.int8)
 
 
-# --------------------------------------------------------------------------- SQL rendering
-
-
-def _lit(values) -> str:
-    items = ["NULL" if v is None else "'" + v.replace("'", "''") + "'" for v in values]
-    return "[" + ", ".join(items) + "]::VARCHAR[]"
-
-
-def _sql_id(col: str, raw: tuple) -> str:
-    v, f, r = col, f"{col}_fmt", f"{col}_raw"
-    s = f"cast({v} as varchar)"
-    return (
-        f"case when {r} >= 0 then ({_lit(raw)})[{r} + 1] "
-        f"when {f} = 1 then ' ' || {s} || '  ' "
-        f"when {f} = 2 and {v} >= 0 then '+' || {s} "
-        f"when {f} = 3 and {v} >= 0 then '00' || {s} "
-        f"else {s} end"
-    )
-
-
-def _sql_ts(col: str, raw: tuple) -> str:
-    v, f, o, r = col, f"{col}_fmt", f"{col}_off", f"{col}_raw"
-    frac_us = f"(epoch_us({v}) - epoch_us(date_trunc('second', {v})))"
-    frac6 = f"lpad(cast({frac_us} as varchar), 6, '0')"
-    frac = f"(case when {frac_us} = 0 then '' else '.' || {frac6} end)"
-    frac_trim = f"(case when {frac_us} = 0 then '' else '.' || rtrim({frac6}, '0') end)"
-    off_txt = (
-        f"((case when {o} < 0 then '-' else '+' end) || lpad(cast(abs({o}) // 60 as varchar), 2,"
-        f" '0') || ':' || lpad(cast(abs({o}) % 60 as varchar), 2, '0'))"
-    )
-    return (
-        f"case when {r} >= 0 then ({_lit(raw)})[{r} + 1] "
-        f"when {f} = 1 then strftime({v}, '%Y-%m-%dT%H:%M:%S') || {frac_trim} "
-        f"when {f} = 2 then strftime({v}, '%Y-%m-%dT%H:%M:%S') || {frac} || 'Z' "
-        f"when {f} = 3 then strftime({v} + to_minutes({o}), '%Y-%m-%d %H:%M:%S') || {frac} "
-        f"|| {off_txt} "
-        f"when {f} = 4 and date_trunc('day', {v}) = {v} then strftime({v}, '%Y-%m-%d') "
-        f"when {f} = 5 and date_trunc('minute', {v}) = {v} then strftime({v}, '%Y-%m-%d %H:%M') "
-        f"when {f} = 6 then strftime({v}, '%Y-%m-%d %H:%M:%S') || '.' || {frac6} "
-        f"else strftime({v}, '%Y-%m-%d %H:%M:%S') || {frac} end"
-    )
-
-
-def _sql_text(col: str) -> str:
-    v, f = col, f"{col}_fmt"
-    return (
-        f"case {f} when 1 then upper({v}) when 2 then lower({v}) "
-        f"when 3 then '  ' || {v} || ' ' "
-        f"when 4 then upper(left({v}, 1)) || substr({v}, 2) "
-        f"when 5 then '' when 6 then '   ' when 7 then NULL "
-        f"when 8 then '  ' || upper(left({v}, 1)) || substr({v}, 2, instr({v}, '@') - 1) "
-        f"|| upper(substr({v}, instr({v}, '@') + 1)) || ' ' "
-        f"else {v} end"
-    )
-
-
-def _sql_amount(col: str, raw: tuple) -> str:
-    c, f, r = col, f"{col}_fmt", f"{col}_raw"
-    whole = f"cast({c} // 100 as varchar)"
-    base = f"({whole} || '.' || lpad(cast({c} % 100 as varchar), 2, '0'))"
-    return (
-        f"case when {r} >= 0 then ({_lit(raw)})[{r} + 1] "
-        f"when {f} = 1 and {c} % 100 = 0 then {whole} "
-        f"when {f} = 1 and {c} % 10 = 0 then {whole} || '.' || cast(({c} % 100) // 10 as varchar) "
-        f"when {f} = 2 then ' ' || {base} || '  ' "
-        f"when {f} = 3 then cast({c} as varchar) || 'e-2' "
-        f"when {f} = 4 and {c} < 10000000 then printf('%.6e', cast({c} as double) / 100) "
-        f"when {f} = 5 then {base} || '4' "
-        f"when {f} = 6 then {base} || '5' "
-        f"else {base} end"
-    )
-
-
-_RENDER = {
-    "raw_users": (
-        ("user_id", _sql_id("uid", ID_GARBAGE)),
-        ("email", _sql_text("email")),
-        ("name", "name"),
-        ("country", _sql_text("country")),
-        ("referrer", _sql_text("referrer")),
-        ("created_at", _sql_ts("ts", TS_GARBAGE)),
-    ),
-    "raw_events": (
-        ("event_id", _sql_id("eid", ID_GARBAGE)),
-        ("user_id", _sql_id("uid", ID_GARBAGE)),
-        ("event_type", _sql_text("etype")),
-        ("timestamp", _sql_ts("ts", TS_GARBAGE)),
-        ("utm_source", _sql_text("utm")),
-    ),
-    "raw_orders": (
-        ("order_id", _sql_id("oid", ID_GARBAGE)),
-        ("user_id", _sql_id("uid", ID_GARBAGE)),
-        ("amount", _sql_amount("cents", _AMOUNT_RAW)),
-        ("product_category", _sql_text("cat")),
-        ("payment_method", _sql_text("pay")),
-        ("created_at", _sql_ts("ts", TS_GARBAGE)),
-    ),
-}
-
-
-def render_select(table: str) -> str:
-    """``SELECT <text columns> FROM {src}`` turning a truth table of ``dirty_tables`` into
-    the VARCHAR raw table."""
-    cols = ", ".join(f'({expr}) AS "{name}"' for name, expr in _RENDER[table])
-    return f"SELECT {cols} FROM {{src}}"
-
-
 # --------------------------------------------------------------------------- injection
 
 
-def _future(rng: np.random.Generator, n: int, end_excl_us: int):
+def _after_as_of(rng: np.random.Generator, n: int, as_of_end_us: int):
     """Timestamps on or after the day after ``as_of_date`` (UTC) with their format codes:
     the exact boundary, a local time on the last day whose offset puts it in the next day
     ('2025-12-31 23:30:00-01:00'), and later instants."""
@@ -280,12 +155,12 @@ def _future(rng: np.random.Generator, n: int, end_excl_us: int):
     delta = rng.integers(SECOND, 400 * DAY, n)
     near = rng.integers(MINUTE, 2 * 60 * MINUTE, n)
     delta = np.where(kind < 0.2, 0, np.where(kind < 0.5, near, delta))
-    ts = end_excl_us + (delta // MS) * MS
+    ts = as_of_end_us + (delta // MS) * MS
     fmt = _codes(rng, _TS_W, n)
     off = np.asarray(OFFSETS, dtype=np.int16)[rng.integers(0, len(OFFSETS), n)]
     trick = (kind >= 0.2) & (kind < 0.5)
     fmt[trick] = 3
-    shift = -((ts - end_excl_us) // MINUTE + 1 + rng.integers(0, 120, n))
+    shift = -((ts - as_of_end_us) // MINUTE + 1 + rng.integers(0, 120, n))
     off = np.where(trick, shift, off).astype(np.int16)
     return ts, fmt, off
 
@@ -322,10 +197,8 @@ def _text_cols(prefix: str, v: pa.Array, fmt) -> dict:
 
 
 def _pool_take(pool: tuple[str, ...], codes: np.ndarray) -> pa.Array:
-    arr = pa.array(pool, pa.string())
-    mask = codes < 0
-    idx = pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask if mask.any() else None)
-    return arr.take(idx)
+    """pool[codes] as plain strings, -1 meaning null."""
+    return pa.array(pool, pa.string()).take(P.pool_indices(codes))
 
 
 def _split(sel: np.ndarray, counts) -> list[np.ndarray]:
@@ -368,195 +241,57 @@ def _has(case: str, problem: str) -> bool:
     return problem in case.split("+")
 
 
+def _offsets(rng: np.random.Generator, n: int) -> np.ndarray:
+    """UTC offsets (minutes) of ``n`` local-time renderings."""
+    return np.asarray(OFFSETS, dtype=np.int16)[rng.integers(0, len(OFFSETS), n)]
+
+
+def _case_counts(
+    rng: np.random.Generator, dirty: float, n: int, cases: tuple[str, ...], combos: tuple[str, ...]
+) -> dict[str, int]:
+    """How many of ``n`` rows get each case and each combination: about ``dirty`` of them in
+    all, about COMBO_SHARE of those with two problems."""
+    budget = int(round(dirty * n))
+    n_combo = _combo_budget(budget, len(combos))
+    counts = dict(zip(cases, (int(k) for k in _allocate(rng, budget - n_combo, len(cases))), strict=True))
+    counts.update(zip(combos, (int(k) for k in _allocate(rng, n_combo, len(combos))), strict=True))
+    return counts
+
+
+def _in_place_and_copied(cases: tuple[str, ...], combos: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The cases that change a row in place, and those that append a copy (``duplicate_id``)."""
+    every = (*cases, *combos)
+    return [c for c in every if not _has(c, "duplicate_id")], [c for c in every if _has(c, "duplicate_id")]
+
+
+def _concat_spans(groups: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, slice]]:
+    """The groups one after the other, and where each one lies in the result."""
+    src = np.concatenate([*groups.values(), np.zeros(0, np.int64)]).astype(np.int64)
+    bounds = np.cumsum([0] + [len(g) for g in groups.values()])
+    return src, {c: slice(int(bounds[i]), int(bounds[i + 1])) for i, c in enumerate(groups)}
+
+
+def _size(s: slice) -> int:
+    return s.stop - s.start
+
+
 def dirty_tables(
     rng: np.random.Generator,
     chunk: Chunk,
     dirty: float,
     *,
     n_total_users: int,
-    end_excl_us: int,
+    as_of_end_us: int,
 ) -> tuple[dict[str, pa.Table], dict[str, dict[str, int]]]:
-    """Truth tables (typed values + format codes) for ``render_select`` and what was
-    injected, per table and case (a case with ``+`` is a row with two problems)."""
-    pools = P.get_pools()
+    """Truth tables (typed values + format codes) for ``_render.render_select`` and what was
+    injected, per table and case (a case with ``+`` is a row with two problems).
+
+    ``as_of_end_us`` is the first instant after the as-of date (µs since the epoch, UTC): rows
+    on or after it are in the future.
+    """
     injected: dict[str, dict[str, int]] = {}
-
-    # ------------------------------------------------------------------ users
-    n = len(chunk.user_id)
-    budget = int(round(dirty * n))
-    n_combo = _combo_budget(budget, len(USER_COMBOS))
-    c_mid, c_mca, c_fut, c_dup, c_dem = (
-        int(x) for x in _allocate(rng, budget - n_combo, len(USER_CASES))
-    )
-    c_mm, c_fdup, c_mdup, c_ddem = (int(x) for x in _allocate(rng, n_combo, len(USER_COMBOS)))
-    perm = rng.permutation(n)
-    modified = c_mid + c_mca + c_fut + c_dem + c_mm
-    mid, mca, fut, dem, mm = _split(perm[:modified], (c_mid, c_mca, c_fut, c_dem, c_mm))
-    ucase = np.zeros(n, dtype=np.int8)
-    for code, rows in enumerate((mid, mca, fut), start=1):
-        ucase[rows] = code
-    ucase[mm] = 6
-
-    created = chunk.created_us.copy()
-    # duplicate_email: the email of an untouched user with a smaller id who signed up no
-    # later (so this row, not that one, is the duplicate), written in another case/spacing
-    untouched = np.sort(perm[modified:])
-    cnt = np.searchsorted(untouched, dem)
-    pick = np.floor(rng.random(len(dem)) * np.maximum(cnt, 1)).astype(np.int64)
-    target = untouched[np.minimum(pick, max(len(untouched) - 1, 0))] if len(untouched) else dem
-    ok = (cnt > 0) & (created[target] <= created[dem]) if len(dem) else np.zeros(0, bool)
-    dem, target = dem[ok], target[ok]
-    ucase[dem] = 5
-    email_src = np.arange(n)
-    email_src[dem] = target
-    # a third of them signed up at the very instant the user with the smaller id did
-    same = rng.random(len(dem)) < 0.3
-    created[dem[same]] = created[target[same]]
-
-    fut_ts, fut_fmt, fut_off = _future(rng, len(fut), end_excl_us)
-    created[fut] = fut_ts
-
-    # copies (same user_id) of untouched users, appended: duplicate_id (later, or at the
-    # very same instant, then some differ in a tie-break column), and the two-problem copies
-    clean_users = np.flatnonzero(ucase == 0)
-    sizes = (c_dup, c_fdup, c_mdup, c_ddem)
-    src_all = rng.choice(clean_users, size=min(sum(sizes), len(clean_users)), replace=False)
-    g_dup, g_fut, g_mca, g_dem = (np.sort(g) for g in _split(src_all, sizes))
-    # duplicate_id+duplicate_email: a copy a moment later than its user's signup, with the
-    # email of a kept user who signed up later still (that user stays valid: a duplicate_id
-    # row is not a kept user)
-    g_dem = g_dem[created[g_dem] < end_excl_us - MINUTE]
-    at = np.searchsorted(clean_users, g_dem)
-    email_of = clean_users[(at + 1 + rng.integers(0, 3, len(g_dem))) % max(len(clean_users), 1)]
-    ok = email_of != g_dem
-    g_dem, email_of = g_dem[ok], email_of[ok]
-    src = np.concatenate([g_dup, g_fut, g_mca, g_dem]).astype(np.int64)
-    m0, m1, m2, m3 = len(g_dup), len(g_fut), len(g_mca), len(g_dem)
-    m = len(src)
-    s_fut, s_mca, s_dem = slice(m0, m0 + m1), slice(m0 + m1, m0 + m1 + m2), slice(m0 + m1 + m2, m)
-
-    delta = _dup_deltas(rng, m0, 45 * DAY)
-    tie_at, tie_col = _tie_copies(rng, m0, 3)  # email_hash, country_code, referrer_source
-    delta[tie_at] = 0
-    delta = np.where(created[g_dup] + delta >= end_excl_us, 0, delta)
-    ts_tail = created[src].copy()
-    ts_tail[:m0] += delta
-    f_ts, f_fmt, f_off = _future(rng, m1, end_excl_us)
-    ts_tail[s_fut] = f_ts
-    ts_tail[s_dem] += rng.integers(1, MINUTE // MS, m3) * MS
-    # exact copies keep every text as it is; the others are written anew
-    keep = np.zeros(m, dtype=bool)
-    keep[:m0] = delta == 0
-    keep[tie_at] = False
-
-    rows = np.concatenate([np.arange(n), src])
-    total = len(rows)
-    uid = chunk.user_id[rows]
-    ts = np.concatenate([created, ts_tail])
-    uid_fmt = _codes(rng, _ID_W, n)
-    ts_fmt = _codes(rng, _TS_W, n)
-    ts_off = np.asarray(OFFSETS, dtype=np.int16)[rng.integers(0, len(OFFSETS), n)]
-    ts_fmt[fut], ts_off[fut] = fut_fmt, fut_off
-    email_fmt = _codes(rng, _EMAIL_W, n)
-    protected = np.concatenate([target, email_of])  # their emails must stay as they are
-    email_fmt[protected] = np.where(email_fmt[protected] >= 5, 0, email_fmt[protected])
-    email_fmt[dem] = np.array([0, 1, 3, 8], dtype=np.int8)[rng.integers(0, 4, len(dem))]
-    country_fmt = _codes(rng, _COUNTRY_W, n)
-    referrer_fmt = _codes(rng, _REFERRER_W, n)
-
-    def tail(a: np.ndarray, redraw: np.ndarray) -> np.ndarray:
-        return np.where(keep, a[src], redraw).astype(a.dtype)
-
-    uid_fmt_t = tail(uid_fmt, _codes(rng, _ID_W, m))
-    ts_fmt_t = tail(ts_fmt, _codes(rng, _TS_W, m))
-    ts_off_t = tail(ts_off, np.asarray(OFFSETS, dtype=np.int16)[rng.integers(0, len(OFFSETS), m)])
-    ts_fmt_t[s_fut], ts_off_t[s_fut] = f_fmt, f_off
-    email_fmt_t = email_fmt[src].copy()
-    email_fmt_t[s_dem] = np.array([0, 1, 3, 8], dtype=np.int8)[rng.integers(0, 4, m3)]
-    country_fmt_t = country_fmt[src].copy()
-    referrer_fmt_t = referrer_fmt[src].copy()
-    country_t = chunk.country_idx[src].copy()
-    referrer_t = chunk.referrer_idx[src].copy()
-    # later copies may come with a new country
-    later = np.zeros(m, dtype=bool)
-    later[:m0] = delta != 0
-    moved = np.flatnonzero(later & (rng.random(m) < 0.3))
-    country_t[moved] = rng.integers(0, len(pools.countries), len(moved))
-
-    # tie copies: same instant, another value in one tie-break column (null or not), so the
-    # contract's tie-break decides which row is kept; the email of a user another row
-    # depends on stays as it is (the country changes instead)
-    col = np.full(m0, -1, dtype=np.int64)
-    col[tie_at] = tie_col
-    is_protected = np.zeros(n, dtype=bool)
-    is_protected[protected] = True
-    col[(col == 0) & is_protected[g_dup]] = 1
-    to_null = rng.random(m0) < 0.25
-    e = np.flatnonzero(col == 0)
-    email_fmt_t[e] = np.where(to_null[e], 7, 0)
-    variant = e[~to_null[e]]
-    vu = g_dup[variant]
-    variants = build_emails(
-        chunk.user_id[vu],
-        (chunk.first_idx[vu] + 1 + rng.integers(0, len(pools.first_names) - 1, len(vu)))
-        % len(pools.first_names),
-        chunk.last_idx[vu],
-        chunk.domain_idx[vu],
-    )
-    c = np.flatnonzero(col == 1)
-    country_t[c] = _other_code(rng, country_t[c], len(pools.countries), False)
-    country_fmt_t[c] = np.where(to_null[c], 7, 0)
-    r = np.flatnonzero(col == 2)
-    referrer_t[r] = _other_code(rng, referrer_t[r], len(P.REFERRERS), False)
-    referrer_fmt_t[r] = np.where(to_null[r], 7, 0)
-
-    uid_raw = np.full(total, -1, dtype=np.int8)
-    uid_raw[mid] = _raw_codes(rng, len(mid), 0, len(ID_GARBAGE))
-    uid_raw[mm] = _raw_codes(rng, len(mm), 0, len(ID_GARBAGE))
-    ts_raw = np.full(total, -1, dtype=np.int8)
-    ts_raw[mca] = _raw_codes(rng, len(mca), 0, len(TS_GARBAGE))
-    ts_raw[mm] = _raw_codes(rng, len(mm), 0, len(TS_GARBAGE))
-    ts_raw[n + np.arange(m)[s_mca]] = _raw_codes(rng, m2, 0, len(TS_GARBAGE))
-
-    emails = build_emails(
-        chunk.user_id[email_src], chunk.first_idx[email_src], chunk.last_idx[email_src],
-        chunk.domain_idx[email_src],
-    )
-    email_idx = rows.copy()
-    email_idx[n + np.arange(m)[s_dem]] = email_of
-    email_idx[n + variant] = n + np.arange(len(variant))
-    emails = pa.concat_arrays([emails, variants]).take(pa.array(email_idx))
-    users = pa.table(
-        {
-            **_id_cols("uid", uid, np.concatenate([uid_fmt, uid_fmt_t]), uid_raw),
-            **_text_cols("email", emails, np.concatenate([email_fmt, email_fmt_t])),
-            "name": build_names(chunk.first_idx[rows], chunk.last_idx[rows]),
-            **_text_cols(
-                "country",
-                pools.countries.take(pa.array(np.concatenate([chunk.country_idx, country_t]))),
-                np.concatenate([country_fmt, country_fmt_t]),
-            ),
-            **_text_cols(
-                "referrer",
-                _pool_take(P.REFERRERS, np.concatenate([chunk.referrer_idx, referrer_t])),
-                np.concatenate([referrer_fmt, referrer_fmt_t]),
-            ),
-            **_ts_cols(
-                "ts", ts, np.concatenate([ts_fmt, ts_fmt_t]), np.concatenate([ts_off, ts_off_t]),
-                ts_raw,
-            ),
-        }
-    )
-    injected["raw_users"] = dict(
-        zip(
-            USER_CASES + USER_COMBOS,
-            (len(mid), len(mca), len(fut), m0, len(dem), len(mm), m1, m2, m3),
-            strict=True,
-        )
-    )
-    user_ok = ucase == 0  # events / orders of these users get cases of their own
-
-    # ------------------------------------------------------------------ events
+    users, injected["raw_users"], user_ok = _users(rng, dirty, chunk=chunk, as_of_end_us=as_of_end_us)
+    # events and orders get cases only where their user is untouched (user_ok)
     events, injected["raw_events"] = _facts(
         rng,
         dirty,
@@ -568,14 +303,13 @@ def dirty_tables(
         user_ok=user_ok,
         chunk=chunk,
         n_total_users=n_total_users,
-        end_excl_us=end_excl_us,
+        as_of_end_us=as_of_end_us,
         id_name="eid",
         text={
             "etype": (P.EVENT_TYPES, chunk.event_type, _TYPE_W, False),
             "utm": (P.UTM_SOURCES, chunk.utm, _UTM_W, True),
         },
     )
-    # ------------------------------------------------------------------ orders
     orders, injected["raw_orders"] = _facts(
         rng,
         dirty,
@@ -587,7 +321,7 @@ def dirty_tables(
         user_ok=user_ok,
         chunk=chunk,
         n_total_users=n_total_users,
-        end_excl_us=end_excl_us,
+        as_of_end_us=as_of_end_us,
         id_name="oid",
         text={
             "cat": (P.PRODUCT_CATEGORIES, chunk.category, _CAT_W, False),
@@ -596,6 +330,312 @@ def dirty_tables(
         cents=chunk.cents,
     )
     return {"raw_users": users, "raw_events": events, "raw_orders": orders}, injected
+
+
+# --------------------------------------------------------------------------- users
+
+
+@dataclass
+class _UserRows:
+    """Which users get which case, and the signups after the in-place cases."""
+
+    #: Per case: the rows changed in place, or (cases with duplicate_id) the copied rows.
+    parts: dict[str, np.ndarray]
+    #: Per user, whether no case touched it (its events and orders may get cases of their own).
+    untouched: np.ndarray
+    created: np.ndarray
+    #: Format codes and offsets of the users signing up after the as-of date.
+    future_fmt: np.ndarray
+    future_off: np.ndarray
+    #: Per user, whose email it carries (a duplicate_email row: an earlier user's).
+    email_src: np.ndarray
+    #: The users whose emails other rows carry: these stay as they are.
+    protected: np.ndarray
+    #: duplicate_id+duplicate_email: whose email each such copy carries.
+    email_of: np.ndarray
+
+
+@dataclass
+class _UserCopies:
+    """The appended copies: their source rows, each case's span, their signups."""
+
+    src: np.ndarray
+    span: dict[str, slice]
+    ts: np.ndarray
+    #: exact copies: every text as in the original; the others are written anew
+    keep: np.ndarray
+    #: later copies (not at the original's instant), among the duplicate_id ones
+    later: np.ndarray
+    #: tie copies (positions among the duplicate_id ones) and the tie-break column each changes
+    tie_at: np.ndarray
+    tie_col: np.ndarray
+    future_fmt: np.ndarray
+    future_off: np.ndarray
+
+
+def _users(
+    rng: np.random.Generator, dirty: float, *, chunk: Chunk, as_of_end_us: int
+) -> tuple[pa.Table, dict[str, int], np.ndarray]:
+    """Users: inject ``USER_CASES`` and ``USER_COMBOS`` (cases with ``duplicate_id`` as appended
+    copies of untouched users), render codes. Returns the truth table, the rows per case and
+    which users are untouched."""
+    n = len(chunk.user_id)
+    picked = _pick_users(rng, dirty, chunk, as_of_end_us)
+    copies = _user_copies(rng, picked, as_of_end_us)
+    m = len(copies.src)
+    fmt = _user_formats(rng, picked, copies, len(chunk.user_id))
+    variants, variant = _user_tie_copies(rng, chunk, picked, copies, fmt)
+    parts, span = picked.parts, copies.span
+
+    rows = np.concatenate([np.arange(n), copies.src])
+    uid_raw = np.full(len(rows), -1, dtype=np.int8)
+    ts_raw = np.full(len(rows), -1, dtype=np.int8)
+    for case in ("missing_id", "missing_id+missing_created_at"):
+        uid_raw[parts[case]] = _raw_codes(rng, len(parts[case]), 0, len(ID_GARBAGE))
+    for case in ("missing_created_at", "missing_id+missing_created_at"):
+        ts_raw[parts[case]] = _raw_codes(rng, len(parts[case]), 0, len(TS_GARBAGE))
+    s = span["missing_created_at+duplicate_id"]
+    ts_raw[n + np.arange(m)[s]] = _raw_codes(rng, _size(s), 0, len(TS_GARBAGE))
+
+    src = picked.email_src
+    emails = build_emails(chunk.user_id[src], chunk.first_idx[src], chunk.last_idx[src], chunk.domain_idx[src])
+    email_idx = rows.copy()
+    email_idx[n + np.arange(m)[span["duplicate_id+duplicate_email"]]] = picked.email_of
+    email_idx[n + variant] = n + np.arange(len(variant))
+    emails = pa.concat_arrays([emails, variants]).take(pa.array(email_idx))
+    table = pa.table(
+        {
+            **_id_cols("uid", chunk.user_id[rows], np.concatenate([fmt["uid"], fmt["uid_t"]]), uid_raw),
+            **_text_cols("email", emails, np.concatenate([fmt["email"], fmt["email_t"]])),
+            "name": build_names(chunk.first_idx[rows], chunk.last_idx[rows]),
+            **_text_cols(
+                "country",
+                P.get_pools().countries.take(pa.array(np.concatenate([chunk.country_idx, fmt["country_code_t"]]))),
+                np.concatenate([fmt["country"], fmt["country_t"]]),
+            ),
+            **_text_cols(
+                "referrer",
+                _pool_take(P.REFERRERS, np.concatenate([chunk.referrer_idx, fmt["referrer_code_t"]])),
+                np.concatenate([fmt["referrer"], fmt["referrer_t"]]),
+            ),
+            **_ts_cols(
+                "ts",
+                np.concatenate([picked.created, copies.ts]),
+                np.concatenate([fmt["ts"], fmt["ts_t"]]),
+                np.concatenate([fmt["ts_off"], fmt["ts_off_t"]]),
+                ts_raw,
+            ),
+        }
+    )
+    injected = {c: len(parts[c]) for c in (*USER_CASES, *USER_COMBOS)}
+    return table, injected, picked.untouched
+
+
+def _pick_users(rng: np.random.Generator, dirty: float, chunk: Chunk, as_of_end_us: int) -> _UserRows:
+    """Choose the rows of each case; apply the in-place signup changes (duplicate_email at
+    the very instant of the earlier user, future signups) and choose the copies' sources."""
+    n = len(chunk.user_id)
+    counts = _case_counts(rng, dirty, n, USER_CASES, USER_COMBOS)
+    in_place, copied = _in_place_and_copied(USER_CASES, USER_COMBOS)
+    perm = rng.permutation(n)
+    n_in_place = sum(counts[c] for c in in_place)
+    parts = dict(zip(in_place, _split(perm[:n_in_place], [counts[c] for c in in_place]), strict=True))
+
+    created = chunk.created_us.copy()
+    # duplicate_email: the email of an untouched user with a smaller id who signed up no
+    # later (so this row, not that one, is the duplicate), written in another case/spacing
+    untouched_rows = np.sort(perm[n_in_place:])
+    dem = parts["duplicate_email"]
+    earlier = np.searchsorted(untouched_rows, dem)
+    pick = np.floor(rng.random(len(dem)) * np.maximum(earlier, 1)).astype(np.int64)
+    target = untouched_rows[np.minimum(pick, max(len(untouched_rows) - 1, 0))] if len(untouched_rows) else dem
+    ok = (earlier > 0) & (created[target] <= created[dem]) if len(dem) else np.zeros(0, bool)
+    dem, target = dem[ok], target[ok]
+    parts["duplicate_email"] = dem
+    email_src = np.arange(n)
+    email_src[dem] = target
+    # a third of them signed up at the very instant the user with the smaller id did
+    same = rng.random(len(dem)) < 0.3
+    created[dem[same]] = created[target[same]]
+
+    future = parts["future_timestamp"]
+    created[future], future_fmt, future_off = _after_as_of(rng, len(future), as_of_end_us)
+
+    untouched = np.ones(n, dtype=bool)
+    for rows in parts.values():
+        untouched[rows] = False
+    # copies (same user_id) of untouched users, appended: duplicate_id (later, or at the
+    # very same instant, then some differ in a tie-break column), and the two-problem copies
+    clean_users = np.flatnonzero(untouched)
+    sizes = [counts[c] for c in copied]
+    sources = rng.choice(clean_users, size=min(sum(sizes), len(clean_users)), replace=False)
+    parts.update(zip(copied, (np.sort(g) for g in _split(sources, sizes)), strict=True))
+    # duplicate_id+duplicate_email: a copy a moment later than its user's signup, with the
+    # email of a kept user who signed up later still (that user stays valid: a duplicate_id
+    # row is not a kept user)
+    dup_dem = parts["duplicate_id+duplicate_email"]
+    dup_dem = dup_dem[created[dup_dem] < as_of_end_us - MINUTE]
+    at = np.searchsorted(clean_users, dup_dem)
+    email_of = clean_users[(at + 1 + rng.integers(0, 3, len(dup_dem))) % max(len(clean_users), 1)]
+    ok = email_of != dup_dem
+    parts["duplicate_id+duplicate_email"], email_of = dup_dem[ok], email_of[ok]
+    return _UserRows(
+        parts=parts, untouched=untouched, created=created, future_fmt=future_fmt, future_off=future_off,
+        email_src=email_src, protected=np.concatenate([target, email_of]), email_of=email_of,
+    )
+
+
+def _user_copies(rng: np.random.Generator, picked: _UserRows, as_of_end_us: int) -> _UserCopies:
+    """Signups of the appended copies: duplicate_id ones later by up to 45 days or at the
+    original's instant (tie copies among them), future ones, and the duplicate_email ones
+    a moment later."""
+    _, copied = _in_place_and_copied(USER_CASES, USER_COMBOS)
+    src, span = _concat_spans({c: picked.parts[c] for c in copied})
+    dup = span["duplicate_id"]
+    n_dup = _size(dup)
+    created = picked.created
+    delta = _dup_deltas(rng, n_dup, 45 * DAY)
+    tie_at, tie_col = _tie_copies(rng, n_dup, 3)  # email_hash, country_code, referrer_source
+    delta[tie_at] = 0
+    delta = np.where(created[picked.parts["duplicate_id"]] + delta >= as_of_end_us, 0, delta)
+    ts = created[src].copy()
+    ts[dup] += delta
+    s = span["future_timestamp+duplicate_id"]
+    ts[s], future_fmt, future_off = _after_as_of(rng, _size(s), as_of_end_us)
+    s = span["duplicate_id+duplicate_email"]
+    ts[s] += rng.integers(1, MINUTE // MS, _size(s)) * MS
+    keep = np.zeros(len(src), dtype=bool)
+    keep[dup] = delta == 0
+    keep[tie_at] = False
+    later = np.zeros(len(src), dtype=bool)
+    later[dup] = delta != 0
+    return _UserCopies(
+        src=src, span=span, ts=ts, keep=keep, later=later, tie_at=tie_at, tie_col=tie_col,
+        future_fmt=future_fmt, future_off=future_off,
+    )
+
+
+#: Email formats a duplicate_email row may take: as is, upper, padded, mixed (never blank).
+_DUP_EMAIL_FORMATS = np.array([0, 1, 3, 8], dtype=np.int8)
+
+
+def _user_formats(
+    rng: np.random.Generator, picked: _UserRows, copies: _UserCopies, n: int
+) -> dict[str, np.ndarray]:
+    """Format codes of the users (``<column>``) and of the copies (``<column>_t``; exact
+    copies keep their original's), and the copies' country and referrer codes (a later
+    copy may come with a new country)."""
+    src, span, m = copies.src, copies.span, len(copies.src)
+    fmt: dict[str, np.ndarray] = {}
+    fmt["uid"] = _codes(rng, _ID_W, n)
+    fmt["ts"] = _codes(rng, _TS_W, n)
+    fmt["ts_off"] = _offsets(rng, n)
+    future = picked.parts["future_timestamp"]
+    fmt["ts"][future], fmt["ts_off"][future] = picked.future_fmt, picked.future_off
+    email = _codes(rng, _EMAIL_W, n)
+    protected = picked.protected  # their emails must stay as they are
+    email[protected] = np.where(email[protected] >= 5, 0, email[protected])
+    dem = picked.parts["duplicate_email"]
+    email[dem] = _DUP_EMAIL_FORMATS[rng.integers(0, 4, len(dem))]
+    fmt["email"] = email
+    fmt["country"] = _codes(rng, _COUNTRY_W, n)
+    fmt["referrer"] = _codes(rng, _REFERRER_W, n)
+
+    def tail(a: np.ndarray, redraw: np.ndarray) -> np.ndarray:
+        return np.where(copies.keep, a[src], redraw).astype(a.dtype)
+
+    fmt["uid_t"] = tail(fmt["uid"], _codes(rng, _ID_W, m))
+    fmt["ts_t"] = tail(fmt["ts"], _codes(rng, _TS_W, m))
+    fmt["ts_off_t"] = tail(fmt["ts_off"], _offsets(rng, m))
+    s = span["future_timestamp+duplicate_id"]
+    fmt["ts_t"][s], fmt["ts_off_t"][s] = copies.future_fmt, copies.future_off
+    fmt["email_t"] = fmt["email"][src].copy()
+    s = span["duplicate_id+duplicate_email"]
+    fmt["email_t"][s] = _DUP_EMAIL_FORMATS[rng.integers(0, 4, _size(s))]
+    fmt["country_t"] = fmt["country"][src].copy()
+    fmt["referrer_t"] = fmt["referrer"][src].copy()
+    return fmt
+
+
+def _user_tie_copies(
+    rng: np.random.Generator, chunk: Chunk, picked: _UserRows, copies: _UserCopies, fmt: dict[str, np.ndarray]
+) -> tuple[pa.Array, np.ndarray]:
+    """The copies' country and referrer codes (``fmt["country_code_t"]``,
+    ``fmt["referrer_code_t"]``): a later copy may come with a new country, and a tie copy
+    (same instant) has another value in one tie-break column (null or not), so the
+    contract's tie-break decides which row is kept; the email of a user another row depends
+    on stays as it is (the country changes instead). Returns the tie copies' new emails and
+    their positions among the copies."""
+    pools = P.get_pools()
+    src, m = copies.src, len(copies.src)
+    country = chunk.country_idx[src].copy()
+    referrer = chunk.referrer_idx[src].copy()
+    moved = np.flatnonzero(copies.later & (rng.random(m) < 0.3))
+    country[moved] = rng.integers(0, len(pools.countries), len(moved))
+
+    dup = picked.parts["duplicate_id"]
+    col = np.full(len(dup), -1, dtype=np.int64)
+    col[copies.tie_at] = copies.tie_col
+    is_protected = np.zeros(len(chunk.user_id), dtype=bool)
+    is_protected[picked.protected] = True
+    col[(col == 0) & is_protected[dup]] = 1
+    to_null = rng.random(len(dup)) < 0.25
+    e = np.flatnonzero(col == 0)
+    fmt["email_t"][e] = np.where(to_null[e], 7, 0)
+    variant = e[~to_null[e]]
+    vu = dup[variant]
+    variants = build_emails(
+        chunk.user_id[vu],
+        (chunk.first_idx[vu] + 1 + rng.integers(0, len(pools.first_names) - 1, len(vu))) % len(pools.first_names),
+        chunk.last_idx[vu],
+        chunk.domain_idx[vu],
+    )
+    c = np.flatnonzero(col == 1)
+    country[c] = _other_code(rng, country[c], len(pools.countries), False)
+    fmt["country_t"][c] = np.where(to_null[c], 7, 0)
+    r = np.flatnonzero(col == 2)
+    referrer[r] = _other_code(rng, referrer[r], len(P.REFERRERS), False)
+    fmt["referrer_t"][r] = np.where(to_null[r], 7, 0)
+    fmt["country_code_t"], fmt["referrer_code_t"] = country, referrer
+    return variants, variant
+
+
+# --------------------------------------------------------------------------- events and orders
+
+
+@dataclass
+class _FactRows:
+    """The original events or orders with their in-place cases: values, raw-text codes
+    (-1: the value is written) and format codes."""
+
+    uid: np.ndarray
+    ts: np.ndarray
+    id_raw: np.ndarray
+    uid_raw: np.ndarray
+    ts_raw: np.ndarray
+    id_fmt: np.ndarray
+    uid_fmt: np.ndarray
+    ts_fmt: np.ndarray
+    ts_off: np.ndarray
+    amount_raw: np.ndarray
+    amount_fmt: np.ndarray | None
+
+
+@dataclass
+class _FactCopies:
+    """The appended copies (``_t``: the values of the tail), each case's span among them."""
+
+    src: np.ndarray
+    span: dict[str, slice]
+    #: per copy, the tie-break column it changes (index into the tie-break names), else -1
+    col: np.ndarray
+    uid: np.ndarray
+    ts: np.ndarray
+    uid_raw: np.ndarray
+    ts_raw: np.ndarray
+    id_fmt: np.ndarray
+    ts_fmt: np.ndarray
+    ts_off: np.ndarray
 
 
 def _facts(
@@ -610,153 +650,46 @@ def _facts(
     user_ok: np.ndarray,
     chunk: Chunk,
     n_total_users: int,
-    end_excl_us: int,
+    as_of_end_us: int,
     id_name: str,
     text: dict[str, tuple[tuple[str, ...], np.ndarray, tuple, bool]],
     cents: np.ndarray | None = None,
 ) -> tuple[pa.Table, dict[str, int]]:
     """Events or orders: inject ``cases`` and ``combos`` into rows of untouched users (cases
     with ``duplicate_id`` as appended copies of such rows), render codes."""
-    n = len(ids)
-    candidates = np.flatnonzero(user_ok[owner])
-    budget = int(round(dirty * n))
-    n_combo = _combo_budget(budget, len(combos))
-    counts = dict(zip(cases, _allocate(rng, budget - n_combo, len(cases)), strict=True))
-    counts.update(zip(combos, _allocate(rng, n_combo, len(combos)), strict=True))
-    copied = [c for c in (*cases, *combos) if _has(c, "duplicate_id")]
-    in_place = [c for c in (*cases, *combos) if not _has(c, "duplicate_id")]
-    perm = candidates[rng.permutation(len(candidates))]
-    order = in_place + copied
-    want = [int(counts[c]) for c in order]
-    room = len(perm)
-    got = []
-    for k in want:  # never more than there are candidates
-        got.append(min(k, room))
-        room -= got[-1]
-    parts = dict(zip(order, _split(perm, got), strict=True))
-
-    def in_place_with(problem: str) -> np.ndarray:
-        return np.concatenate(
-            [parts[c] for c in in_place if _has(c, problem)] + [np.zeros(0, np.int64)]
-        )
-
-    uid = chunk.user_id[owner].copy()
-    ts = ts.copy()
-    id_raw = np.full(n, -1, dtype=np.int8)
-    uid_raw = np.full(n, -1, dtype=np.int8)
-    ts_raw = np.full(n, -1, dtype=np.int8)
-    id_fmt = _codes(rng, _ID_W, n)
-    uid_fmt = _codes(rng, _ID_W, n)
-    ts_fmt = _codes(rng, _TS_W, n)
-    ts_off = np.asarray(OFFSETS, dtype=np.int16)[rng.integers(0, len(OFFSETS), n)]
-
-    rows = in_place_with("missing_id")
-    id_raw[rows] = _raw_codes(rng, len(rows), 0, len(ID_GARBAGE))
-    rows = in_place_with("missing_user_id")
-    uid_raw[rows] = _raw_codes(rng, len(rows), 0, len(ID_GARBAGE))
-    rows = in_place_with("missing_timestamp")
-    ts_raw[rows] = _raw_codes(rng, len(rows), 0, len(TS_GARBAGE))
-    rows = in_place_with("unknown_user")
-    uid[rows] = _unknown_ids(rng, len(rows), n_total_users)
-    rows = in_place_with("future_timestamp")
-    ts[rows], ts_fmt[rows], ts_off[rows] = _future(rng, len(rows), end_excl_us)
-    rows = in_place_with("before_signup")
-    ts[rows] = _before(rng, chunk.created_us[owner[rows]])
-
-    amount_raw = np.full(n, -1, dtype=np.int8)
-    amount_fmt = None
-    if cents is not None:
-        amount_fmt = _codes(rng, _AMOUNT_W, n)
-        rows = in_place_with("invalid_amount")
-        amount_raw[rows] = _raw_codes(rng, len(rows), 0, len(AMOUNT_GARBAGE))
-        odd = np.flatnonzero((amount_raw < 0) & (rng.random(n) < 0.004))
-        amount_raw[odd] = _raw_codes(rng, len(odd), len(AMOUNT_GARBAGE), len(_AMOUNT_RAW))
-
-    # copies of untouched rows (same id), appended. duplicate_id: exact copies, later ones
-    # whose id may be written differently (' 42', '+42'), and tie copies (same instant,
-    # another value in one tie-break column). Two-problem copies: later and naming an
-    # unknown user, or in the future (duplicate_id); earlier without a user id or with an
-    # invalid amount, or without a timestamp (their own flag: the original stays valid).
-    groups = [np.sort(parts[c]) for c in copied]
-    src = np.concatenate(groups + [np.zeros(0, np.int64)]).astype(np.int64)
-    m = len(src)
-    bounds = np.cumsum([0] + [len(g) for g in groups])
-    span = {c: slice(int(bounds[i]), int(bounds[i + 1])) for i, c in enumerate(copied)}
-    s0 = span["duplicate_id"]
-    m0 = s0.stop - s0.start  # the first group
-
-    tie_names = ["uid", *(["cents"] if cents is not None else []), *text]
-    delta = np.zeros(m, dtype=np.int64)
-    delta[s0] = _dup_deltas(rng, m0, DAY)
-    tie_at, tie_col = _tie_copies(rng, m0, len(tie_names))
-    delta[tie_at] = 0
-    step = rng.integers(1, DAY // MS, m) * MS
-    for c in copied:
-        if c.startswith("duplicate_id+"):
-            delta[span[c]] = step[span[c]]  # later than the original
-        elif c != "duplicate_id":
-            delta[span[c]] = -step[span[c]]  # earlier than the original
-    ts_t = ts[src] + delta
-    keep = np.zeros(m, dtype=bool)
-    keep[s0] = delta[s0] == 0
-    keep[tie_at] = False
-    col = np.full(m, -1, dtype=np.int64)
-    col[tie_at] = tie_col
-
-    def tail(a: np.ndarray, redraw: np.ndarray) -> np.ndarray:
-        return np.where(keep, a[src], redraw).astype(a.dtype)
-
-    id_fmt_t = tail(id_fmt, _codes(rng, _ID_W, m))
-    ts_fmt_t = tail(ts_fmt, _codes(rng, _TS_W, m))
-    ts_off_t = tail(ts_off, np.asarray(OFFSETS, dtype=np.int16)[rng.integers(0, len(OFFSETS), m)])
-    uid_t = uid[src]
-    uid_raw_t = np.full(m, -1, dtype=np.int8)
-    ts_raw_t = np.full(m, -1, dtype=np.int8)
-    for c in copied:
-        s = span[c]
-        k = s.stop - s.start
-        if _has(c, "future_timestamp"):
-            ts_t[s], ts_fmt_t[s], ts_off_t[s] = _future(rng, k, end_excl_us)
-        if _has(c, "unknown_user"):
-            uid_t[s] = _unknown_ids(rng, k, n_total_users)
-        if _has(c, "missing_user_id"):
-            uid_raw_t[s] = _raw_codes(rng, k, 0, len(ID_GARBAGE))
-        if _has(c, "missing_timestamp"):
-            ts_raw_t[s] = _raw_codes(rng, k, 0, len(TS_GARBAGE))
-
-    # tie copies naming another user: a valid user who signed up by then (the copy's
-    # id decides whether it is kept), else an unknown one
-    t = np.flatnonzero(col == tie_names.index("uid"))
-    o = owner[src[t]]
-    v = np.clip(
-        o + rng.integers(1, 21, len(t)) * np.where(rng.random(len(t)) < 0.5, -1, 1),
-        0, max(len(user_ok) - 1, 0),
+    parts = _pick_facts(rng, dirty, cases, combos, len(ids), np.flatnonzero(user_ok[owner]))
+    rows = _fact_rows(
+        rng, parts, cases, combos, uid=chunk.user_id[owner].copy(), ts=ts.copy(),
+        signup_us=chunk.created_us[owner], n_total_users=n_total_users, as_of_end_us=as_of_end_us,
+        with_amounts=cents is not None,
     )
-    fine = (v != o) & user_ok[v] & (chunk.created_us[v] <= ts_t[t])
-    uid_t[t] = np.where(fine, chunk.user_id[v], _unknown_ids(rng, len(t), n_total_users))
+    tie_names = ["uid", *(["cents"] if cents is not None else []), *text]
+    copies = _fact_copies(rng, parts, cases, combos, rows, tie_names, n_total_users, as_of_end_us)
+    _tie_copies_naming_users(rng, copies, owner, user_ok, chunk, tie_names.index("uid"), n_total_users)
 
+    src, m = copies.src, len(copies.src)
     cols: dict = {}
     cols.update(
         _id_cols(
             id_name,
             np.concatenate([ids, ids[src]]),
-            np.concatenate([id_fmt, id_fmt_t]),
-            np.concatenate([id_raw, np.full(m, -1, dtype=np.int8)]),
+            np.concatenate([rows.id_fmt, copies.id_fmt]),
+            np.concatenate([rows.id_raw, np.full(m, -1, dtype=np.int8)]),
         )
     )
     cols.update(
         _id_cols(
             "uid",
-            np.concatenate([uid, uid_t]),
-            np.concatenate([uid_fmt, uid_fmt[src]]),
-            np.concatenate([uid_raw, uid_raw_t]),
+            np.concatenate([rows.uid, copies.uid]),
+            np.concatenate([rows.uid_fmt, rows.uid_fmt[src]]),
+            np.concatenate([rows.uid_raw, copies.uid_raw]),
         )
     )
     for name, (pool, codes, w, nullable) in text.items():
-        fmt = _codes(rng, w, n)
+        fmt = _codes(rng, w, len(ids))
         codes_t = codes[src].copy()
         fmt_t = fmt[src].copy()
-        t = np.flatnonzero(col == tie_names.index(name))
+        t = np.flatnonzero(copies.col == tie_names.index(name))
         codes_t[t] = _other_code(rng, codes_t[t], len(pool), nullable)
         fmt_t[t] = 0
         cols.update(
@@ -767,35 +700,199 @@ def _facts(
             )
         )
     if cents is not None:
-        assert amount_fmt is not None
-        cents_t = cents[src].copy()
-        cents_fmt_t = amount_fmt[src].copy()
-        cents_raw_t = amount_raw[src].copy()
-        t = np.flatnonzero(col == tie_names.index("cents"))
-        k = rng.integers(1, 501, len(t))
-        lower = (rng.random(len(t)) < 0.5) & (cents_t[t] > k)
-        cents_t[t] = np.where(lower, cents_t[t] - k, cents_t[t] + k)
-        cents_fmt_t[t] = 0
-        cents_raw_t[t] = -1
-        for c in copied:
-            if _has(c, "invalid_amount"):
-                s = span[c]
-                cents_raw_t[s] = _raw_codes(rng, s.stop - s.start, 0, len(AMOUNT_GARBAGE))
-        cols.update(
-            {
-                "cents": np.concatenate([cents, cents_t]),
-                "cents_fmt": np.concatenate([amount_fmt, cents_fmt_t]),
-                "cents_raw": np.concatenate([amount_raw, cents_raw_t]),
-            }
-        )
+        cols.update(_amount_cols(rng, cents, rows, copies, tie_names.index("cents")))
     cols.update(
         _ts_cols(
             "ts",
-            np.concatenate([ts, ts_t]),
-            np.concatenate([ts_fmt, ts_fmt_t]),
-            np.concatenate([ts_off, ts_off_t]),
-            np.concatenate([ts_raw, ts_raw_t]),
+            np.concatenate([rows.ts, copies.ts]),
+            np.concatenate([rows.ts_fmt, copies.ts_fmt]),
+            np.concatenate([rows.ts_off, copies.ts_off]),
+            np.concatenate([rows.ts_raw, copies.ts_raw]),
         )
     )
     injected = {c: len(parts[c]) for c in (*cases, *combos)}
     return pa.table(cols), injected
+
+
+def _pick_facts(
+    rng: np.random.Generator, dirty: float, cases: tuple[str, ...], combos: tuple[str, ...], n: int,
+    candidates: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The rows of each case among ``candidates`` of ``n`` rows: the in-place cases first,
+    then the rows the copies copy; never more than there are candidates."""
+    counts = _case_counts(rng, dirty, n, cases, combos)
+    in_place, copied = _in_place_and_copied(cases, combos)
+    perm = candidates[rng.permutation(len(candidates))]
+    order = in_place + copied
+    room = len(perm)
+    got = []
+    for case in order:
+        got.append(min(counts[case], room))
+        room -= got[-1]
+    return dict(zip(order, _split(perm, got), strict=True))
+
+
+def _fact_rows(
+    rng: np.random.Generator,
+    parts: dict[str, np.ndarray],
+    cases: tuple[str, ...],
+    combos: tuple[str, ...],
+    *,
+    uid: np.ndarray,
+    ts: np.ndarray,
+    signup_us: np.ndarray,
+    n_total_users: int,
+    as_of_end_us: int,
+    with_amounts: bool,
+) -> _FactRows:
+    """Format codes of the original rows, and the in-place cases applied to them (every
+    problem of a row's case: a combination has two)."""
+    in_place, _ = _in_place_and_copied(cases, combos)
+
+    def in_place_with(problem: str) -> np.ndarray:
+        return np.concatenate([parts[c] for c in in_place if _has(c, problem)] + [np.zeros(0, np.int64)])
+
+    n = len(uid)
+    r = _FactRows(
+        uid=uid,
+        ts=ts,
+        id_raw=np.full(n, -1, dtype=np.int8),
+        uid_raw=np.full(n, -1, dtype=np.int8),
+        ts_raw=np.full(n, -1, dtype=np.int8),
+        id_fmt=_codes(rng, _ID_W, n),
+        uid_fmt=_codes(rng, _ID_W, n),
+        ts_fmt=_codes(rng, _TS_W, n),
+        ts_off=_offsets(rng, n),
+        amount_raw=np.full(n, -1, dtype=np.int8),
+        amount_fmt=None,
+    )
+    rows = in_place_with("missing_id")
+    r.id_raw[rows] = _raw_codes(rng, len(rows), 0, len(ID_GARBAGE))
+    rows = in_place_with("missing_user_id")
+    r.uid_raw[rows] = _raw_codes(rng, len(rows), 0, len(ID_GARBAGE))
+    rows = in_place_with("missing_timestamp")
+    r.ts_raw[rows] = _raw_codes(rng, len(rows), 0, len(TS_GARBAGE))
+    rows = in_place_with("unknown_user")
+    r.uid[rows] = _unknown_ids(rng, len(rows), n_total_users)
+    rows = in_place_with("future_timestamp")
+    r.ts[rows], r.ts_fmt[rows], r.ts_off[rows] = _after_as_of(rng, len(rows), as_of_end_us)
+    rows = in_place_with("before_signup")
+    r.ts[rows] = _before(rng, signup_us[rows])
+    if with_amounts:
+        r.amount_fmt = _codes(rng, _AMOUNT_W, n)
+        rows = in_place_with("invalid_amount")
+        r.amount_raw[rows] = _raw_codes(rng, len(rows), 0, len(AMOUNT_GARBAGE))
+        odd = np.flatnonzero((r.amount_raw < 0) & (rng.random(n) < 0.004))
+        r.amount_raw[odd] = _raw_codes(rng, len(odd), len(AMOUNT_GARBAGE), len(AMOUNT_RAW))
+    return r
+
+
+def _fact_copies(
+    rng: np.random.Generator,
+    parts: dict[str, np.ndarray],
+    cases: tuple[str, ...],
+    combos: tuple[str, ...],
+    rows: _FactRows,
+    tie_names: list[str],
+    n_total_users: int,
+    as_of_end_us: int,
+) -> _FactCopies:
+    """Copies of untouched rows (same id), appended. duplicate_id: exact copies, later ones
+    whose id may be written differently (' 42', '+42'), and tie copies (same instant,
+    another value in one tie-break column). Two-problem copies: later and naming an
+    unknown user, or in the future (duplicate_id); earlier without a user id or with an
+    invalid amount, or without a timestamp (their own flag: the original stays valid)."""
+    _, copied = _in_place_and_copied(cases, combos)
+    src, span = _concat_spans({c: np.sort(parts[c]) for c in copied})
+    m = len(src)
+    dup = span["duplicate_id"]
+    n_dup = _size(dup)
+    delta = np.zeros(m, dtype=np.int64)
+    delta[dup] = _dup_deltas(rng, n_dup, DAY)
+    tie_at, tie_col = _tie_copies(rng, n_dup, len(tie_names))
+    delta[tie_at] = 0
+    step = rng.integers(1, DAY // MS, m) * MS
+    for c in copied:
+        if c.startswith("duplicate_id+"):
+            delta[span[c]] = step[span[c]]  # later than the original
+        elif c != "duplicate_id":
+            delta[span[c]] = -step[span[c]]  # earlier than the original
+    keep = np.zeros(m, dtype=bool)
+    keep[dup] = delta[dup] == 0
+    keep[tie_at] = False
+    col = np.full(m, -1, dtype=np.int64)
+    col[tie_at] = tie_col
+
+    def tail(a: np.ndarray, redraw: np.ndarray) -> np.ndarray:
+        return np.where(keep, a[src], redraw).astype(a.dtype)
+
+    t = _FactCopies(
+        src=src,
+        span=span,
+        col=col,
+        uid=rows.uid[src],
+        ts=rows.ts[src] + delta,
+        uid_raw=np.full(m, -1, dtype=np.int8),
+        ts_raw=np.full(m, -1, dtype=np.int8),
+        id_fmt=tail(rows.id_fmt, _codes(rng, _ID_W, m)),
+        ts_fmt=tail(rows.ts_fmt, _codes(rng, _TS_W, m)),
+        ts_off=tail(rows.ts_off, _offsets(rng, m)),
+    )
+    for c in copied:
+        s = span[c]
+        if _has(c, "future_timestamp"):
+            t.ts[s], t.ts_fmt[s], t.ts_off[s] = _after_as_of(rng, _size(s), as_of_end_us)
+        if _has(c, "unknown_user"):
+            t.uid[s] = _unknown_ids(rng, _size(s), n_total_users)
+        if _has(c, "missing_user_id"):
+            t.uid_raw[s] = _raw_codes(rng, _size(s), 0, len(ID_GARBAGE))
+        if _has(c, "missing_timestamp"):
+            t.ts_raw[s] = _raw_codes(rng, _size(s), 0, len(TS_GARBAGE))
+    return t
+
+
+def _tie_copies_naming_users(
+    rng: np.random.Generator,
+    copies: _FactCopies,
+    owner: np.ndarray,
+    user_ok: np.ndarray,
+    chunk: Chunk,
+    uid_col: int,
+    n_total_users: int,
+) -> None:
+    """Tie copies naming another user: a valid user who signed up by then (the copy's id
+    decides whether it is kept), else an unknown one."""
+    t = np.flatnonzero(copies.col == uid_col)
+    o = owner[copies.src[t]]
+    v = np.clip(
+        o + rng.integers(1, 21, len(t)) * np.where(rng.random(len(t)) < 0.5, -1, 1),
+        0, max(len(user_ok) - 1, 0),
+    )
+    fine = (v != o) & user_ok[v] & (chunk.created_us[v] <= copies.ts[t])
+    copies.uid[t] = np.where(fine, chunk.user_id[v], _unknown_ids(rng, len(t), n_total_users))
+
+
+def _amount_cols(
+    rng: np.random.Generator, cents: np.ndarray, rows: _FactRows, copies: _FactCopies, cents_col: int
+) -> dict[str, np.ndarray]:
+    """The amount columns: a tie copy of an order costs a little more or less than its
+    original; the invalid_amount copies get an invalid text."""
+    assert rows.amount_fmt is not None
+    src = copies.src
+    cents_t = cents[src].copy()
+    cents_fmt_t = rows.amount_fmt[src].copy()
+    cents_raw_t = rows.amount_raw[src].copy()
+    t = np.flatnonzero(copies.col == cents_col)
+    k = rng.integers(1, 501, len(t))
+    lower = (rng.random(len(t)) < 0.5) & (cents_t[t] > k)
+    cents_t[t] = np.where(lower, cents_t[t] - k, cents_t[t] + k)
+    cents_fmt_t[t] = 0
+    cents_raw_t[t] = -1
+    for c, s in copies.span.items():
+        if _has(c, "invalid_amount"):
+            cents_raw_t[s] = _raw_codes(rng, _size(s), 0, len(AMOUNT_GARBAGE))
+    return {
+        "cents": np.concatenate([cents, cents_t]),
+        "cents_fmt": np.concatenate([rows.amount_fmt, cents_fmt_t]),
+        "cents_raw": np.concatenate([rows.amount_raw, cents_raw_t]),
+    }

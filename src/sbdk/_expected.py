@@ -1,20 +1,27 @@
 """The data-quality flags of the model contract, applied to raw tables in plain DuckDB SQL.
 
-This is an implementation of the SPEC's staging rules (flags, precedence, parsing of ids,
-timestamps and amounts, ties among duplicates) that is independent of the dbt models: the
-generator uses it to report ``expected_flags`` exactly, and the dbt models are then checked
-against those numbers. It reads every raw column as text (typed columns are cast to VARCHAR
-first), so it gives the same answer for the typed tables of a clean run and the VARCHAR tables
-of a dirty run.
+This is an implementation of the contract's staging rules as the staging models' YAML documents
+them (flags, precedence, parsing of ids, timestamps and amounts, ties among duplicates), independent
+of the dbt models: the
+tests and ``sbdk generate --dirty`` use it (``expected_flags_for_file``) to know the flags of
+the generated rows exactly, and the dbt models are then checked against those numbers. It
+reads every raw column as text (typed columns are cast to VARCHAR first), so it gives the
+same answer for the typed tables of a clean run and the VARCHAR tables of a dirty run.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 
+from sbdk._sql import quote_ident as _q
 from sbdk.contract import FLAGS, TABLE_NAMES
+
+#: DuckDB's memory limit while counting the flags of a file (parsing 10M+ text rows, ranking
+#: duplicates); it spills to a temporary directory beside the file beyond it.
+FLAGS_MEMORY_LIMIT = "512MB"
 
 # ISO 8601 as the contract reads it: date, optional ' '/'T' + HH:MM[:SS[.f{1,6}]], optional
 # offset (+HH:MM, -HH:MM or Z) right after the time. No surrounding spaces.
@@ -25,10 +32,6 @@ _TS_RE = (
 )
 _ID_RE = r"[+-]?[0-9]+"
 _AMOUNT_RE = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _text(col: str) -> str:
@@ -83,28 +86,9 @@ def _amount(col: str) -> str:
     )
 
 
-def _statements(tables: dict[str, str], as_of_date: date) -> list[tuple[str | None, str]]:
-    """(source table or None, SQL) steps computing the flags; the steps tagged with a table
-    return (data_quality_flag, row_count) rows for it.
-
-    Parsed rows go to narrow TEMP tables (parsing is the expensive part, so it runs once);
-    duplicates are ranked only within ids that occur more than once, which keeps the memory
-    of a 10M-row table small.
-    """
-    cutoff = (as_of_date + timedelta(days=1)).isoformat()
-    future = f"timestamp '{cutoff} 00:00:00'"
-
-    def dedup(tmp: str, key: str, order: str) -> str:
-        """rowid and rank of the rows, among those no earlier rule flagged, whose key occurs
-        more than once (rank 1 is kept, the others are duplicate_id)."""
-        return f"""
-        select rowid as rid, row_number() over (partition by {key} order by {order}) as rn
-        from {tmp}
-        where f1 is null and {key} in (
-            select {key} from {tmp} where f1 is null group by {key} having count(*) > 1
-        )"""
-
-    users = f"""
+def _users_sql(table: str, as_of_end: str) -> str:
+    """The users parsed and flagged, into TEMP table ``__sbdk_u`` (uid, ts, flag)."""
+    return f"""
 create or replace temp table __sbdk_u as
 with p as (
     select
@@ -114,14 +98,14 @@ with p as (
         {_text_norm('email')} as nemail,
         {_text_norm('country', case='upper')} as cc,
         {_text_norm('referrer')} as ref
-    from {tables['raw_users']}
+    from {table}
 ),
 f1 as (
     select *,
         case
             when uid is null then 'missing_id'
             when ts is null then 'missing_created_at'
-            when ts >= {future} then 'future_timestamp'
+            when ts >= {as_of_end} then 'future_timestamp'
         end as f1
     from p
 ),
@@ -139,7 +123,11 @@ select uid, ts,
     ) > 1 then 'duplicate_email' end, 'valid') as flag
 from f2
 """
-    events = f"""
+
+
+def _events_sql(table: str) -> str:
+    """The events parsed, with the flags that need no other row (f1), into ``__sbdk_e``."""
+    return f"""
 create or replace temp table __sbdk_e as
 select *,
     case
@@ -154,10 +142,14 @@ from (
         {_ts('timestamp')} as ts,
         {_text_norm('event_type', unknown=True)} as etype,
         {_text_norm('utm_source')} as utm
-    from {tables['raw_events']}
+    from {table}
 )
 """
-    orders = f"""
+
+
+def _orders_sql(table: str) -> str:
+    """The orders parsed, with the flags that need no other row (f1), into ``__sbdk_o``."""
+    return f"""
 create or replace temp table __sbdk_o as
 select *,
     case
@@ -176,14 +168,28 @@ from (
             {_amount('amount')} as amt,
             {_text_norm('product_category', unknown=True)} as cat,
             {_text_norm('payment_method', unknown=True)} as pay
-        from {tables['raw_orders']}
+        from {table}
     )
 )
 """
 
-    def facts(tmp: str, key: str, order: str) -> str:
-        return f"""
-with dups as ({dedup(tmp, key, order)}),
+
+def _dedup_sql(tmp: str, key: str, order: str) -> str:
+    """rowid and rank of the rows, among those no earlier rule flagged, whose key occurs
+    more than once (rank 1 is kept, the others are duplicate_id)."""
+    return f"""
+        select rowid as rid, row_number() over (partition by {key} order by {order}) as rn
+        from {tmp}
+        where f1 is null and {key} in (
+            select {key} from {tmp} where f1 is null group by {key} having count(*) > 1
+        )"""
+
+
+def _facts_flags_sql(tmp: str, key: str, order: str, as_of_end: str) -> str:
+    """(flag, count) of the events or orders in ``tmp``: f1, then duplicate_id, then the
+    rules that look at the user (the valid users of ``__sbdk_u``) and the as-of date."""
+    return f"""
+with dups as ({_dedup_sql(tmp, key, order)}),
 valid_users as (select uid, ts as signup_ts from __sbdk_u where flag = 'valid')
 select flag, count(*) from (
     select coalesce(
@@ -191,7 +197,7 @@ select flag, count(*) from (
         case when d.rn > 1 then 'duplicate_id' end,
         case
             when v.uid is null then 'unknown_user'
-            when t.ts >= {future} then 'future_timestamp'
+            when t.ts >= {as_of_end} then 'future_timestamp'
             when t.ts < v.signup_ts then 'before_signup'
             else 'valid'
         end
@@ -203,18 +209,28 @@ select flag, count(*) from (
 group by flag
 """
 
+
+def _statements(tables: dict[str, str], as_of_date: date) -> list[tuple[str | None, str]]:
+    """(source table or None, SQL) steps computing the flags; the steps tagged with a table
+    return (data_quality_flag, row_count) rows for it.
+
+    Parsed rows go to narrow TEMP tables (parsing is the expensive part, so it runs once);
+    duplicates are ranked only within ids that occur more than once, which keeps the memory
+    of a 10M-row table small.
+    """
+    # the first instant after the as-of date: rows on or after it are in the future
+    as_of_end = f"timestamp '{(as_of_date + timedelta(days=1)).isoformat()} 00:00:00'"
     return [
-        (None, users),
+        (None, _users_sql(tables["raw_users"], as_of_end)),
         ("raw_users", "select flag, count(*) from __sbdk_u group by flag"),
-        (None, events),
-        ("raw_events", facts("__sbdk_e", "eid", "ts, uid, etype, utm nulls last")),
+        (None, _events_sql(tables["raw_events"])),
+        ("raw_events", _facts_flags_sql("__sbdk_e", "eid", "ts, uid, etype, utm nulls last", as_of_end)),
         (None, "drop table __sbdk_e"),
-        (None, orders),
+        (None, _orders_sql(tables["raw_orders"])),
         (
             "raw_orders",
-            facts(
-                "__sbdk_o", "oid",
-                "ts, uid, amt_r nulls last, cat nulls last, pay nulls last",
+            _facts_flags_sql(
+                "__sbdk_o", "oid", "ts, uid, amt_r nulls last, cat nulls last, pay nulls last", as_of_end
             ),
         ),
         (None, "drop table __sbdk_o"),
@@ -245,11 +261,13 @@ def compute_expected_flags(
 
 
 def expected_flags_for_file(
-    db_path: str, schema: str, as_of_date: date
+    db_path: str | Path, schema: str, as_of_date: date
 ) -> dict[str, dict[str, int]]:
-    """Convenience wrapper: apply the contract to ``<schema>.raw_*`` of a DuckDB file."""
+    """Apply the contract to ``<schema>.raw_*`` of a DuckDB file (e.g. what ``generate`` wrote,
+    with ``as_of_date`` its ``end``); {table: {flag: count}}, flags in order of precedence."""
     conn = duckdb.connect(str(db_path), read_only=True)
     try:
+        conn.execute(f"SET memory_limit = '{FLAGS_MEMORY_LIMIT}'")
         tables = {t: f"{_q(schema)}.{_q(t)}" for t in TABLE_NAMES}
         return compute_expected_flags(conn, tables, as_of_date)
     finally:

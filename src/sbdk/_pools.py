@@ -83,6 +83,13 @@ class Pools:
     country_p: np.ndarray
 
 
+def pool_indices(codes: np.ndarray) -> pa.Array:
+    """Arrow int32 indices into a pool for the codes of a column, -1 meaning null."""
+    codes = np.asarray(codes)
+    mask = codes < 0
+    return pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask if mask.any() else None)
+
+
 def _ascii_local(name: str) -> str:
     """'Zoë-Anne O'Neil' -> 'zoeanneoneil' (what goes into an email local part)."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")

@@ -26,14 +26,11 @@ from typing import Any
 import pyarrow as pa
 
 from sbdk import defaults
+from sbdk._sql import quote_ident as _q
 
 RAW_SCHEMA = "raw"
 #: The schema the models are built in (the profile's schema on every target).
 MODEL_SCHEMA = "main"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Engine:

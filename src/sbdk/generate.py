@@ -3,14 +3,16 @@
 ``generate()`` writes the three tables into ``<schema>`` of a DuckDB file:
 
 * clean mode (``dirty == 0``): typed columns, and every row is ``valid`` under the contract
-  when the models run with ``as_of_date`` = ``end``; a few % of the users have exact ties
+  when the models run with ``as_of_date`` = ``end`` (the as-of date of the data: the last day
+  of activity, and the day after it is the future); a few % of the users have exact ties
   wherever an ordering decides something (events at the same instant, orders at the same
   instant, preferred category / payment method tied on count and revenue; see ``_chunk``);
 * dirty mode (``dirty > 0``): every column is VARCHAR, about ``dirty`` of the rows carry an
-  injected data-quality case (every flag of the SPEC occurs; some rows have two problems at
+  injected data-quality case (every flag of the contract occurs; some rows have two problems at
   once, and some duplicates tie with their original on timestamp, see ``_dirty``), and valid
-  values come in varied text formats. ``expected_flags`` is computed by applying the
-  contract's rules in SQL (``sbdk._expected``) to the rows written.
+  values come in varied text formats. ``GenerateResult.injected`` counts the rows per injected
+  case; the flags the contract then assigns to every row are computed on request by
+  ``sbdk._expected.expected_flags_for_file(db, schema, end)`` (the contract's rules in SQL).
 
 Rows are generated vectorised (numpy) in chunks of users, loaded from Arrow into temporary
 tables, and swapped in under the final names in one transaction at the end, so a failed or
@@ -33,11 +35,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from sbdk import _dirty
+from sbdk import _dirty, _render
 from sbdk import _pools as P
 from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
-from sbdk._expected import compute_expected_flags
 from sbdk._signals import raise_if_interrupted, sigint_deferred
+from sbdk._sql import quote_ident as _q
 from sbdk.contract import RAW_TABLES, TABLE_NAMES
 
 __all__ = ["GenerateResult", "generate", "drop_leftover_tmp_tables", "build_emails", "MAX_USERS", "CHUNK_USERS"]
@@ -47,23 +49,22 @@ MAX_DIRTY = 0.5
 #: Users per chunk: bounds memory (~1M events per chunk) whatever the total size.
 CHUNK_USERS = 100_000
 TMP_PREFIX = "__sbdk_tmp_"
-#: DuckDB buffer limit: keeps the whole run (dirty-mode flag counting included) < 2 GB;
-#: DuckDB spills to a temporary directory beside the file beyond it.
+#: DuckDB buffer limit: keeps the whole run < 2 GB; DuckDB spills to a temporary directory
+#: beside the file beyond it.
 DUCKDB_MEMORY_LIMIT = "1GB"
-#: ... and while counting the flags of a dirty run (parsing 10M+ text rows, ranking duplicates)
-FLAGS_MEMORY_LIMIT = "512MB"
 
 _COLUMNS = {name: table.columns for name, table in RAW_TABLES.items()}
 
 
 @dataclass
 class GenerateResult:
-    """What ``generate`` wrote, and the flags the contract assigns to it."""
+    """What ``generate`` wrote: rows per table and (dirty mode) rows per injected case, a case
+    with ``+`` being a row with two problems. The flags the contract assigns to the rows are
+    ``sbdk._expected.expected_flags_for_file(db_path, schema, end)``."""
 
     db_path: str
     schema: str
     row_counts: dict[str, int]
-    expected_flags: dict[str, dict[str, int]]
     injected: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -73,10 +74,6 @@ class GenerateResult:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _validate(
@@ -125,10 +122,7 @@ def _ts_array(us: np.ndarray) -> pa.Array:
 def _take(pool: pa.Array, codes: np.ndarray) -> pa.Array:
     """pool[codes] with -1 meaning null, as a dictionary array (DuckDB reads it as VARCHAR,
     faster than plain strings)."""
-    codes = np.asarray(codes)
-    mask = codes < 0
-    idx = pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask if mask.any() else None)
-    return pa.DictionaryArray.from_arrays(idx, pool)
+    return pa.DictionaryArray.from_arrays(P.pool_indices(codes), pool)
 
 
 _EVENT_TYPES = pa.array(P.EVENT_TYPES, pa.string())
@@ -183,7 +177,8 @@ class _Plan:
     seed: int
     users: int
     start_us: int
-    end_excl_us: int
+    #: the first instant after the as-of date (µs since the epoch, UTC)
+    as_of_end_us: int
     dirty: float
 
     @property
@@ -201,7 +196,7 @@ def _chunks(plan: _Plan) -> Iterator[tuple[dict[str, pa.Table], dict[str, dict[s
         rng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci]))
         tie_rng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci, 2]))
         chunk = make_chunk(
-            rng, first, n, plan.users, plan.start_us, plan.end_excl_us, next_event, next_order,
+            rng, first, n, plan.users, plan.start_us, plan.as_of_end_us, next_event, next_order,
             tie_rng=tie_rng,
         )
         next_event += len(chunk.event_id)
@@ -210,7 +205,7 @@ def _chunks(plan: _Plan) -> Iterator[tuple[dict[str, pa.Table], dict[str, dict[s
             drng = np.random.default_rng(np.random.SeedSequence([plan.seed, ci, 1]))
             tables, injected = _dirty.dirty_tables(
                 drng, chunk, plan.dirty, n_total_users=plan.users,
-                end_excl_us=plan.end_excl_us,
+                as_of_end_us=plan.as_of_end_us,
             )
             yield tables, injected
         else:
@@ -340,6 +335,41 @@ def _select_typed(table: str) -> str:
     return f"SELECT {cols} FROM {{src}}"
 
 
+def _write_chunks(
+    conn: duckdb.DuckDBPyConnection, plan: _Plan, tmp: dict[str, str], progress: bool
+) -> dict[str, dict[str, int]]:
+    """Generate the chunks (in a background thread) and insert them into the temporary
+    tables; returns the injected rows per table and case (dirty mode), in total."""
+    selects = {
+        t: (_render.render_select(t) if plan.dirty > 0 else _select_typed(t))
+        for t in TABLE_NAMES
+    }
+    injected: dict[str, dict[str, int]] = {t: {} for t in TABLE_NAMES} if plan.dirty else {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=plan.n_chunks, desc="sbdk generate", unit="chunk")
+    # closed here, not by the garbage collector: its cleanup (stopping the worker
+    # thread) then runs under the caller's interrupt handling, never unreported
+    chunks = _prefetch(_chunks(plan))
+    try:
+        for tables, inj in chunks:
+            raise_if_interrupted()
+            for t in TABLE_NAMES:
+                _insert(conn, tmp[t], tables[t], selects[t])
+            for t, cases in inj.items():
+                for case, k in cases.items():
+                    injected[t][case] = injected[t].get(case, 0) + k
+            if bar is not None:
+                bar.update(1)
+    finally:
+        chunks.close()
+        if bar is not None:
+            bar.close()
+    return injected
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -354,7 +384,12 @@ def generate(
     dirty: float = 0.0,
     progress: bool = False,
 ) -> GenerateResult:
-    """Write ``raw_users``, ``raw_events`` and ``raw_orders`` for ``users`` users.
+    """Write ``raw_users``, ``raw_events`` and ``raw_orders`` for ``users`` users, active from
+    ``start`` to ``end``.
+
+    ``end`` is the as-of date of the contract (the models' ``as_of_date``): the last day of
+    activity, so clean rows are all ``valid`` as of it, and dirty mode's future rows lie after
+    it.
 
     Same arguments give identical tables. Raises ``ValueError`` on bad arguments and lets
     ``duckdb.IOException`` (e.g. the file is locked by another process) propagate; in every
@@ -366,7 +401,7 @@ def generate(
         seed=int(seed),
         users=int(users),
         start_us=_epoch_us(start),
-        end_excl_us=_epoch_us(end + timedelta(days=1)),
+        as_of_end_us=_epoch_us(end + timedelta(days=1)),
         dirty=float(dirty),
     )
     db_path = Path(db_path)
@@ -384,48 +419,12 @@ def generate(
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
         tmp_created = True
         tmp = _create_tmp(conn, schema, dirty=plan.dirty > 0)
-        selects = {
-            t: (_dirty.render_select(t) if plan.dirty > 0 else _select_typed(t))
-            for t in TABLE_NAMES
-        }
-        injected: dict[str, dict[str, int]] = {t: {} for t in TABLE_NAMES} if plan.dirty else {}
-
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=plan.n_chunks, desc="sbdk generate", unit="chunk")
-        # closed here, not by the garbage collector: its cleanup (stopping the worker
-        # thread) then runs under the interrupt handling below, never unreported
-        chunks = _prefetch(_chunks(plan))
-        try:
-            for tables, inj in chunks:
-                raise_if_interrupted()
-                for t in TABLE_NAMES:
-                    _insert(conn, tmp[t], tables[t], selects[t])
-                for t, cases in inj.items():
-                    for case, k in cases.items():
-                        injected[t][case] = injected[t].get(case, 0) + k
-                if bar is not None:
-                    bar.update(1)
-        finally:
-            chunks.close()
-            if bar is not None:
-                bar.close()
-
+        injected = _write_chunks(conn, plan, tmp, progress)
         raise_if_interrupted()
         row_counts = {
             t: int(conn.execute(f"SELECT count(*) FROM {tmp[t]}").fetchall()[0][0]) for t in TABLE_NAMES
         }
-        if plan.dirty > 0:
-            conn.execute(f"SET memory_limit = '{FLAGS_MEMORY_LIMIT}'")
-            expected = compute_expected_flags(conn, tmp, end)
-            injected = {
-                t: {c: k for c, k in cases.items() if k} for t, cases in injected.items()
-            }
-        else:
-            # clean rows are valid by construction (tests re-check it independently)
-            expected = {t: ({"valid": n} if n else {}) for t, n in row_counts.items()}
+        injected = {t: {c: k for c, k in cases.items() if k} for t, cases in injected.items()}
         raise_if_interrupted()
         _swap_in(conn, schema)
         tmp_created = False
@@ -448,7 +447,6 @@ def generate(
         db_path=str(db_path),
         schema=schema,
         row_counts=row_counts,
-        expected_flags=expected,
         injected=injected,
         seconds=time.perf_counter() - t0,
     )

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sbdk.generate import GenerateResult
     from sbdk.project import BuildOutcome
 
-__all__ = ["RunReporter", "RunResult", "RunSummary", "generate_raw", "install_first_interrupt_handler",
+__all__ = ["GeneratedRaw", "RunReporter", "RunResult", "RunSummary", "generate_raw", "install_first_interrupt_handler",
            "read_summary", "run_pipeline"]
 
 
@@ -145,10 +145,20 @@ def _generate(db: Path, settings: GenerateSettings | RunSettings, schema: str = 
 # ---------------------------------------------------------------- sbdk generate
 
 
-def generate_raw(settings: GenerateSettings) -> GenerateResult:
+@dataclass(frozen=True)
+class GeneratedRaw:
+    """What `generate_raw` wrote, and (when problems were injected) the flags the contract
+    assigns to the rows written, as of ``--end``: {table: {flag: rows}}."""
+
+    result: GenerateResult
+    expected_flags: dict[str, dict[str, int]]
+
+
+def generate_raw(settings: GenerateSettings) -> GeneratedRaw:
     """Write the raw tables into ``settings.db`` (with its run lock held)."""
     import duckdb
 
+    from sbdk._expected import expected_flags_for_file
     from sbdk.generate import drop_leftover_tmp_tables
 
     db = settings.db
@@ -156,9 +166,11 @@ def generate_raw(settings: GenerateSettings) -> GenerateResult:
     with _locked(db):
         try:
             drop_leftover_tmp_tables(db)
+            result = _generate(db, settings, settings.schema)
+            expected = expected_flags_for_file(db, settings.schema, settings.end) if result.injected else {}
         except duckdb.Error as exc:
             raise _duckdb_error(exc, db) from None
-        return _generate(db, settings, settings.schema)
+    return GeneratedRaw(result, expected)
 
 
 # ---------------------------------------------------------------- sbdk run

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sbdk.generate import GenerateResult
     from sbdk.options import RunSettings
-    from sbdk.pipeline import RunSummary
+    from sbdk.pipeline import GeneratedRaw, RunSummary
     from sbdk.project import BuildOutcome
 
 
@@ -71,9 +71,10 @@ def print_published(db: Path) -> None:
     print(f"\n{db} now holds this result")
 
 
-def print_generated(result: GenerateResult, db: Path, schema: str) -> None:
+def print_generated(generated: GeneratedRaw, db: Path, schema: str) -> None:
     """What `sbdk generate` wrote: rows per table, and the injected cases and the flags
     they should get when data-quality problems were injected."""
+    result = generated.result
     rate = result.total_rows / result.seconds if result.seconds else 0
     print(f"wrote {result.total_rows:,} raw rows to {db} (schema {schema}) "
           f"in {result.seconds:.1f} s ({rate / 1e6:.2f} M rows/s)")
@@ -83,5 +84,5 @@ def print_generated(result: GenerateResult, db: Path, schema: str) -> None:
         rows = [[t, case, f"{n:,}"] for t, cases in result.injected.items() for case, n in cases.items()]
         print_table(["table", "case", "rows"], rows)
         print("\nexpected flags:")
-        rows = [[t, flag, f"{n:,}"] for t, flags in result.expected_flags.items() for flag, n in flags.items()]
+        rows = [[t, flag, f"{n:,}"] for t, flags in generated.expected_flags.items() for flag, n in flags.items()]
         print_table(["table", "flag", "rows"], rows)
