@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "python_tests"), str(ROOT / "src")]
 
 from _measure import TreeMemory  # noqa: E402
-from sbdk.engines import PostgresEngine, postgres_settings  # noqa: E402
+from sbdk.defaults import DUCKDB_FILE  # noqa: E402
+from sbdk.engines import ENGINES, PostgresEngine, postgres_settings  # noqa: E402
+from warehouse import create_database  # noqa: E402
 
 SBDK = str(Path(sys.executable).with_name("sbdk"))
 
@@ -40,7 +42,7 @@ SBDK = str(Path(sys.executable).with_name("sbdk"))
 def run_engine(engine: str, users: int, seed: int, work: Path, env: dict[str, str], server_pids: list[int]) -> dict:
     folder = work / engine
     folder.mkdir()
-    cmd = [SBDK, "run", "--users", str(users), "--seed", str(seed), "--db", str(folder / "sbdk.duckdb"),
+    cmd = [SBDK, "run", "--users", str(users), "--seed", str(seed), "--db", str(folder / DUCKDB_FILE),
            "--target", engine, "--no-progress"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=folder, env={**os.environ, **env, "SBDK_SPARK_DIR": str(folder / "spark")},
@@ -67,7 +69,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=1_000_000, help="users to generate (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"], choices=["duckdb", "postgres", "spark"])
+    parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"], choices=list(ENGINES))
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="sbdk-bench-engines-"))
@@ -86,7 +88,7 @@ def main() -> int:
                                    if "postgres -D" in " ".join(p.info["cmdline"] or [])
                                    and f"-p {settings['PORT']}" in " ".join(p.info["cmdline"] or [])]
                 pg = PostgresEngine({**settings, "DATABASE": "sbdk_bench"})
-                pg.create_database()
+                create_database(pg)
                 env = pg.dbt_env()
             print(f"{engine}: sbdk run --users {args.users:,} ...", flush=True)
             results.append(run_engine(engine, args.users, args.seed, work, env, server_pids))

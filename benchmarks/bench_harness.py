@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "python_tests"), str(ROOT / "src")]
 
 from harness import HARNESS_BUILD_ARGS, HARNESS_DBT_ARGS, HARNESS_VARS, assert_build_ok, build_scenario  # noqa: E402
+from sbdk.defaults import DUCKDB_FILE  # noqa: E402
 from sbdk.engines import DuckDBEngine  # noqa: E402
-from sbdk.project import DB_FILE_NAME, DbtProject  # noqa: E402
 from test_scenarios import SCENARIOS, load_scenario_raw  # noqa: E402
+from warehouse import HarnessProject  # noqa: E402
 
 
 def main() -> int:
@@ -36,7 +37,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="sbdk-bench-"))
-    project = DbtProject(work / "dbt", HARNESS_VARS, extra_args=HARNESS_DBT_ARGS, build_args=HARNESS_BUILD_ARGS)
+    project = HarnessProject(work / "dbt", HARNESS_VARS, extra_args=HARNESS_DBT_ARGS, build_args=HARNESS_BUILD_ARGS)
     t0 = time.perf_counter()
     project.parse()
     parse_s = time.perf_counter() - t0
@@ -47,7 +48,7 @@ def main() -> int:
     for i, folder in enumerate(folders):
         t0 = time.perf_counter()
         (work / f"s{i}").mkdir()
-        scenario = build_scenario(project, DuckDBEngine(work / f"s{i}" / DB_FILE_NAME), load_scenario_raw(folder))
+        scenario = build_scenario(project, DuckDBEngine(work / f"s{i}" / DUCKDB_FILE), load_scenario_raw(folder))
         costs.append(time.perf_counter() - t0)
         assert_build_ok(scenario)
     median = statistics.median(costs)
@@ -55,7 +56,7 @@ def main() -> int:
           f"(min {min(costs):.2f}, max {max(costs):.2f}; {scenario.outcome.passed} nodes passed)")
 
     # The same build as a plain command line, for comparison.
-    db = work / "cli" / DB_FILE_NAME
+    db = work / "cli" / DUCKDB_FILE
     db.parent.mkdir()
     build_scenario(project, DuckDBEngine(db), load_scenario_raw(folders[0]))
     dbt = Path(sys.executable).with_name("dbt")

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks")]
 
 from _measure import TreeMemory  # noqa: E402
+from sbdk.defaults import DUCKDB_FILE  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PHASES = ("start-up", "seed", "run", "test")
@@ -86,7 +87,7 @@ def build(raw: Path, work: Path, limit: str, threads: int) -> dict:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    db = work / "sbdk.duckdb"
+    db = work / DUCKDB_FILE
     shutil.copyfile(raw, db)
     env = {**os.environ, "SBDK_DUCKDB_PATH": str(db), "SBDK_DUCKDB_MEMORY_LIMIT": limit,
            "SBDK_DBT_THREADS": str(threads), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}

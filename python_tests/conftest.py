@@ -27,8 +27,9 @@ from pathlib import Path
 import pytest
 
 from harness import HARNESS_BUILD_ARGS, HARNESS_DBT_ARGS, HARNESS_VARS
+from sbdk.defaults import DUCKDB_FILE
 from sbdk.engines import MODEL_SCHEMA, RAW_SCHEMA, DuckDBEngine, Engine, PostgresEngine, SparkEngine
-from sbdk.project import DB_FILE_NAME, DbtProject
+from warehouse import HarnessProject, create_database, drop_schemas
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +75,7 @@ def _postgres_warehouse(worker: str) -> Iterator[Engine]:
     database = f"sbdk_test_{worker}"
     if os.environ.get("SBDK_PG_HOST") or os.environ.get("PGHOST"):
         engine = PostgresEngine({**postgres_settings(), "DATABASE": database})
-        engine.create_database()
+        create_database(engine)
         try:
             yield engine
         finally:
@@ -82,7 +83,7 @@ def _postgres_warehouse(worker: str) -> Iterator[Engine]:
         return
     with temporary_postgres() as settings:
         engine = PostgresEngine({**settings, "DATABASE": database})
-        engine.create_database()
+        create_database(engine)
         try:
             yield engine
         finally:
@@ -95,23 +96,23 @@ def engine(engine_name: str, warehouse: Engine | None, tmp_path: Path) -> Engine
     if warehouse is None:
         folder = tmp_path / "db"
         folder.mkdir()
-        return DuckDBEngine(folder / DB_FILE_NAME)
-    warehouse.drop_schemas(RAW_SCHEMA, MODEL_SCHEMA)
+        return DuckDBEngine(folder / DUCKDB_FILE)
+    drop_schemas(warehouse, RAW_SCHEMA, MODEL_SCHEMA)
     return warehouse
 
 
 @pytest.fixture(scope="session")
 def dbt_projects(
     tmp_path_factory: pytest.TempPathFactory, engine_name: str, warehouse: Engine | None
-) -> Callable[[dict], DbtProject]:
+) -> Callable[[dict], HarnessProject]:
     """The package parsed once per distinct set of vars (vars are parse-time inputs)."""
-    projects: dict[str, DbtProject] = {}
+    projects: dict[str, HarnessProject] = {}
 
-    def project_for(dbt_vars: dict) -> DbtProject:
+    def project_for(dbt_vars: dict) -> HarnessProject:
         key = json.dumps(dbt_vars, sort_keys=True)
         if key not in projects:
             work = tmp_path_factory.mktemp("dbt")
-            project = DbtProject(work, dbt_vars, extra_args=HARNESS_DBT_ARGS, build_args=HARNESS_BUILD_ARGS,
+            project = HarnessProject(work, dbt_vars, extra_args=HARNESS_DBT_ARGS, build_args=HARNESS_BUILD_ARGS,
                                  target=engine_name)
             project.parse(warehouse)
             projects[key] = project
@@ -121,6 +122,6 @@ def dbt_projects(
 
 
 @pytest.fixture(scope="session")
-def dbt_project(dbt_projects: Callable[[dict], DbtProject]) -> DbtProject:
+def dbt_project(dbt_projects: Callable[[dict], HarnessProject]) -> HarnessProject:
     """The package parsed once per worker with the harness vars."""
     return dbt_projects(HARNESS_VARS)

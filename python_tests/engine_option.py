@@ -17,7 +17,7 @@ from sbdk.engines import ENGINES
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--engine", choices=ENGINES, default=os.environ.get("SBDK_TEST_ENGINE", "duckdb"),
+        "--engine", choices=list(ENGINES), default=os.environ.get("SBDK_TEST_ENGINE", "duckdb"),
         help="warehouse the SQL tests build on (default duckdb, or $SBDK_TEST_ENGINE); with postgres "
              "or spark only the tests marked engines(<name>) run",
     )
@@ -32,6 +32,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _runs_on(item: pytest.Item, engine: str) -> bool:
     marker = item.get_closest_marker("engines")
+    unknown = sorted(set(marker.args) - set(ENGINES)) if marker is not None else []
+    if unknown:
+        raise pytest.UsageError(f"{item.nodeid}: engines({', '.join(map(repr, unknown))}): no such engine; "
+                                f"sbdk.engines.ENGINES has {', '.join(ENGINES)}")
     if engine == "duckdb":  # everything, except the tests that compare another engine with DuckDB
         return marker is None or marker.kwargs.get("duckdb", True)
     return marker is not None and engine in marker.args

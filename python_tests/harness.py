@@ -1,5 +1,5 @@
 """Helpers of the SQL test harness: load raw rows into a warehouse (DuckDB,
-PostgreSQL or Spark, see sbdk.engines), build the package there, read models
+PostgreSQL or Spark, see sbdk.engines and warehouse.py), build the package there, read models
 back and compare them with expected rows.
 
 Failure messages show the differing rows (expected vs actual), keyed.
@@ -22,7 +22,8 @@ import pyarrow as pa
 
 from sbdk.contract import COLUMNS, TABLE_NAMES
 from sbdk.engines import MODEL_SCHEMA, RAW_SCHEMA, Engine
-from sbdk.project import BuildOutcome, DbtProject, in_layer_order
+from sbdk.project import BuildOutcome, in_layer_order
+from warehouse import HarnessProject, load_raw, text_columns
 
 RAW_TABLES = TABLE_NAMES
 RAW_COLUMNS = COLUMNS
@@ -66,7 +67,7 @@ class ProjectFacts:
         return tuple(m for m in self.models if m in self.contracts)
 
 
-def project_facts(project: DbtProject) -> ProjectFacts:
+def project_facts(project: HarnessProject) -> ProjectFacts:
     """The facts of the parsed ``project`` (a walk over its manifest's nodes: microseconds)."""
     manifest = project.parse()
     models = {n.unique_id: n for n in manifest.nodes.values()
@@ -181,7 +182,7 @@ def read_rows(engine: Engine, model: str, *, exclude: Sequence[str] = ("dbt_upda
 
 
 def build_scenario(
-    project: DbtProject,
+    project: HarnessProject,
     engine: Engine,
     raw: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
     *,
@@ -192,7 +193,7 @@ def build_scenario(
     if copy_raw_from is not None:
         engine.load_duckdb_tables(copy_raw_from, RAW_TABLES)
     else:
-        engine.load_raw(text_tables(raw or {}))
+        load_raw(engine, text_tables(raw or {}))
     return Scenario(engine=engine, outcome=project.build(engine), facts=project_facts(project))
 
 
@@ -387,7 +388,7 @@ def assert_invariants(scenario: Scenario) -> None:
         (mart, column) for mart, columns in scenario.contracts.items()
         for column, data_type in columns.items() if data_type in CONTRACT_TEXT_TYPES
     }
-    engine_text = {(mart, column) for mart in scenario.contracts for column in engine.text_columns(MODEL_SCHEMA, mart)}
+    engine_text = {(mart, column) for mart in scenario.contracts for column in text_columns(engine, MODEL_SCHEMA, mart)}
     if engine_text != contract_text:
         failures.append(f"text columns of the marts on {engine.name} {sorted(engine_text)} "
                         f"!= those of the contracts {sorted(contract_text)}")

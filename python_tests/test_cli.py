@@ -230,3 +230,32 @@ def test_dbt_phase_reports_progress_at_least_every_5_seconds(tmp_path: Path) -> 
     times = [start] + [t for t, line in stamped if line.startswith("[")] + [end]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert max(gaps) <= 5.0, f"{max(gaps):.1f} s without progress: {progress[:5]}"
+
+
+def test_as_of_before_end_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("run", "--users", "10", "--as-of", "2025-06-30", "--end", "2025-12-31", cwd=tmp_path)
+    assert_one_line_error(result, 2, "--as-of 2025-06-30", "--end 2025-12-31", "future_timestamp")
+    assert list(tmp_path.iterdir()) == [], "nothing may be written before the arguments are checked"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "as_of"),
+    [
+        # only --as-of: the data ends on it too; --memory-limit none, in any case: no limit
+        (["--as-of", "2025-06-30", "--memory-limit", "NONE"], {}, "2025-06-30"),
+        # only --end: the models are as of it; the profile reads $SBDK_DUCKDB_MEMORY_LIMIT=None as no limit
+        (["--end", "2025-03-31"], {"SBDK_DUCKDB_MEMORY_LIMIT": "None"}, "2025-03-31"),
+    ],
+)
+def test_as_of_and_end_default_to_each_other(tmp_path: Path, args: list[str], env: dict, as_of: str) -> None:
+    db = tmp_path / "dates.duckdb"
+    result = run_cli("run", "--users", "200", "--no-progress", "--db", str(db), *args, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"as_of_date {as_of})" in result.stdout
+    with duckdb.connect(str(db), read_only=True) as conn:
+        last = conn.execute("select max(t) from (select max(event_timestamp) as t from main.stg_events "
+                            "union all select max(ordered_at) from main.stg_orders)").fetchone()[0]
+        future = conn.execute("select coalesce(sum(row_count), 0) from main.data_quality_summary "
+                              "where data_quality_flag = 'future_timestamp'").fetchone()[0]
+    assert last.date().isoformat() <= as_of
+    assert future == 0

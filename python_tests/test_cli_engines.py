@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sbdk.engines import Engine, PostgresEngine
+from warehouse import create_database
 
 SBDK = str(Path(sys.executable).with_name("sbdk"))
 USERS = "10000"
@@ -40,7 +41,7 @@ def test_run_on_engine_prints_the_duckdb_summary(engine_name: str, warehouse: En
     env: dict[str, str] = {}
     if isinstance(warehouse, PostgresEngine):
         cli_engine = PostgresEngine({**warehouse.settings, "DATABASE": warehouse.settings["DATABASE"] + "_cli"})
-        cli_engine.create_database()
+        create_database(cli_engine)
         env = cli_engine.dbt_env()
     else:
         env = {"SBDK_SPARK_DIR": str(tmp_path / "spark")}

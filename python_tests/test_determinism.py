@@ -8,9 +8,9 @@ from datetime import date
 import duckdb
 
 from harness import HARNESS_AS_OF_DATE, assert_build_ok, build_scenario
+from sbdk.defaults import DUCKDB_FILE
 from sbdk.engines import DuckDBEngine
 from sbdk.generate import generate
-from sbdk.project import DB_FILE_NAME
 
 
 def _sorted_rows(db, model):
@@ -26,7 +26,7 @@ def test_two_builds_give_identical_models(dbt_project, tmp_path) -> None:
     engines = []
     for name in ("first", "second"):
         (tmp_path / name).mkdir()
-        engines.append(DuckDBEngine(tmp_path / name / DB_FILE_NAME))
+        engines.append(DuckDBEngine(tmp_path / name / DUCKDB_FILE))
     first = build_scenario(dbt_project, engines[0], copy_raw_from=raw)
     second = build_scenario(dbt_project, engines[1], copy_raw_from=raw)
     assert_build_ok(first)

@@ -8,9 +8,9 @@ from datetime import date
 import duckdb
 
 from harness import HARNESS_AS_OF_DATE, assert_build_ok, build_scenario
+from sbdk.defaults import DUCKDB_FILE
 from sbdk.engines import DuckDBEngine
 from sbdk.generate import generate
-from sbdk.project import DB_FILE_NAME
 
 
 def _rows(db, model):
@@ -25,7 +25,7 @@ def test_marts_identical_with_a_tiny_memory_limit(dbt_project, tmp_path) -> None
     builds = {}
     for name, limit in (("unlimited", None), ("limited", "64MB")):
         (tmp_path / name).mkdir()
-        engine = DuckDBEngine(tmp_path / name / DB_FILE_NAME, memory_limit=limit)
+        engine = DuckDBEngine(tmp_path / name / DUCKDB_FILE, memory_limit=limit)
         scenario = build_scenario(dbt_project, engine, copy_raw_from=raw)
         assert_build_ok(scenario)
         builds[name] = engine.path

@@ -21,8 +21,8 @@ from harness import (
     read_raw_rows,
 )
 from reference.contract import compute
+from sbdk.defaults import DUCKDB_FILE
 from sbdk.engines import DuckDBEngine
-from sbdk.project import DB_FILE_NAME
 
 RAW_SQL = """
 create schema raw;
@@ -60,7 +60,7 @@ insert into raw.raw_orders values
 
 
 def test_typed_raw_columns_match_the_reference(dbt_project, tmp_path) -> None:
-    db_path = tmp_path / DB_FILE_NAME
+    db_path = tmp_path / DUCKDB_FILE
     with duckdb.connect(str(db_path)) as conn:
         conn.execute(RAW_SQL)
     engine = DuckDBEngine(db_path)

@@ -7,36 +7,30 @@ Each engine is the dbt target of the same name in the project's ``profiles.yml``
 * ``spark``: Spark through ``dbt-spark``'s ``session`` method, in this process (local mode,
   warehouse and metastore under ``SBDK_SPARK_DIR``, session time zone UTC).
 
-Raw tables are loaded through each engine's bulk path (Arrow for DuckDB and Spark, ``COPY``
-for PostgreSQL), never row by row. Queries return plain Python values: ``int``, ``float``,
+Raw tables are copied from a generated DuckDB file through each engine's bulk path (an
+attached file for DuckDB, ``COPY`` for PostgreSQL, Parquet for Spark), never row by row; the
+registry `ENGINES` names them for the command line, the benchmarks and the test suite.
+Queries return plain Python values: ``int``, ``float``,
 ``Decimal``, ``str``, ``date`` and naive UTC ``datetime``, the same on every engine.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from sbdk import defaults
 from sbdk._sql import quote_ident as _q
 
-ENGINES = ("duckdb", "postgres", "spark")
 RAW_SCHEMA = "raw"
 #: The schema the models are built in (the profile's schema on every target).
 MODEL_SCHEMA = "main"
-
-
-def _plain(table: pa.Table) -> pa.Table:
-    """Dictionary columns decoded to their value type (Spark and CSV want plain arrays)."""
-    columns = [
-        col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col for col in table.columns
-    ]
-    return pa.table(columns, names=table.column_names)
 
 
 class Engine:
@@ -47,9 +41,6 @@ class Engine:
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the project's profile reads for this engine."""
         return {}
-
-    def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
-        raise NotImplementedError
 
     def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
         """Bulk-copy ``schema.<table>`` of a DuckDB file (as written by ``sbdk generate``)."""
@@ -65,14 +56,6 @@ class Engine:
 
     def scalar_row(self, sql: str) -> tuple:
         return self.query(sql)[1][0]
-
-    def text_columns(self, schema: str, table: str) -> list[str]:
-        """The text columns of a table (for the personal-data check)."""
-        raise NotImplementedError
-
-    def drop_schemas(self, *schemas: str) -> None:
-        """Drop whole schemas (and everything in them) so the next build starts empty."""
-        raise NotImplementedError
 
     def close(self) -> None:
         pass
@@ -94,16 +77,6 @@ class DuckDBEngine(Engine):
             env["SBDK_DUCKDB_MEMORY_LIMIT"] = self.memory_limit
         return env
 
-    def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
-        import duckdb
-
-        with duckdb.connect(str(self.path)) as conn:
-            conn.execute(f"create schema if not exists {_q(schema)}")
-            for name, table in tables.items():
-                conn.register("__sbdk_load", table)
-                conn.execute(f"create or replace table {_q(schema)}.{_q(name)} as select * from __sbdk_load")
-                conn.unregister("__sbdk_load")
-
     def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
         import duckdb
 
@@ -124,31 +97,15 @@ class DuckDBEngine(Engine):
             rel = conn.sql(sql)
             return list(rel.columns), rel.fetchall()
 
-    def text_columns(self, schema: str, table: str) -> list[str]:
-        _, rows = self.query(
-            "select column_name from information_schema.columns "
-            f"where table_schema = '{schema}' and table_name = '{table}' and data_type = 'VARCHAR'"
-        )
-        return [r[0] for r in rows]
-
-    def drop_schemas(self, *schemas: str) -> None:
-        import duckdb
-
-        with duckdb.connect(str(self.path)) as conn:
-            for schema in schemas:
-                conn.execute(f"drop schema if exists {_q(schema)} cascade")
-
-
 # ---------------------------------------------------------------- PostgreSQL
 
 
 def postgres_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Connection settings: ``SBDK_PG_<NAME>``, else libpq's ``PG<NAME>``, else a default."""
     env = os.environ if env is None else env
-    defaults = {"HOST": "localhost", "PORT": "5432", "USER": "postgres", "PASSWORD": "", "DATABASE": "sbdk"}
     return {
         name: env.get(f"SBDK_PG_{name}") or env.get("PGDATABASE" if name == "DATABASE" else f"PG{name}") or default
-        for name, default in defaults.items()
+        for name, default in defaults.POSTGRES.items()
     }
 
 
@@ -201,18 +158,7 @@ class PostgresEngine(Engine):
             self._conn = self.connect()
         return self._conn
 
-    def create_database(self) -> None:
-        """Create the settings' database if it does not exist (connecting to ``postgres``)."""
-        conn = self.connect("postgres")
-        try:
-            with conn.cursor() as cur:
-                cur.execute("select 1 from pg_database where datname = %s", [self.settings["DATABASE"]])
-                if cur.fetchone() is None:
-                    cur.execute(f"create database {_q(self.settings['DATABASE'])}")
-        finally:
-            conn.close()
-
-    def _copy_in(self, schema: str, name: str, arrow_schema: pa.Schema, csv: Any) -> None:
+    def copy_csv(self, schema: str, name: str, arrow_schema: pa.Schema, csv: Any) -> None:
         """(Re)create ``schema.name`` with the PostgreSQL types of ``arrow_schema`` and fill it
         from headerless CSV (nulls as empty fields, empty texts quoted "") by ``COPY``."""
         target = f"{_q(schema)}.{_q(name)}"
@@ -223,17 +169,6 @@ class PostgresEngine(Engine):
             cur.execute(f"drop table if exists {target}")
             cur.execute(f"create table {target} ({columns})")
             cur.copy_expert(f"copy {target} ({names}) from stdin with (format csv)", csv)
-
-    def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
-        import pyarrow.csv as pacsv
-
-        for name, table in tables.items():
-            table = _plain(table)
-            buffer = io.BytesIO()
-            if table.num_rows:
-                pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-            buffer.seek(0)
-            self._copy_in(schema, name, table.schema, buffer)
 
     def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
         """Each table exported by DuckDB as CSV and read by ``COPY ... FROM STDIN``."""
@@ -247,7 +182,7 @@ class PostgresEngine(Engine):
                 csv_path = Path(tmp) / f"{table}.csv"
                 src.execute(f"copy {source} to '{csv_path}' (format csv, header false)")
                 with csv_path.open("rb") as fh:
-                    self._copy_in(schema, table, src.sql(f"select * from {source} limit 0").to_arrow_table().schema, fh)
+                    self.copy_csv(schema, table, src.sql(f"select * from {source} limit 0").to_arrow_table().schema, fh)
                 csv_path.unlink()
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
@@ -255,19 +190,6 @@ class PostgresEngine(Engine):
             cur.execute(sql)
             names = [d.name for d in cur.description]
             return names, [tuple(r) for r in cur.fetchall()]
-
-    def text_columns(self, schema: str, table: str) -> list[str]:
-        _, rows = self.query(
-            "select column_name from information_schema.columns "
-            f"where table_schema = '{schema}' and table_name = '{table}' "
-            "and data_type in ('text', 'character varying', 'character')"
-        )
-        return [r[0] for r in rows]
-
-    def drop_schemas(self, *schemas: str) -> None:
-        with self._connection().cursor() as cur:
-            for schema in schemas:
-                cur.execute(f"drop schema if exists {_q(schema)} cascade")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -297,7 +219,8 @@ def spark_conf(base_dir: str | Path, catalog: str = "hive") -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={base / 'metastore_db'};create=true",
         "spark.sql.catalogImplementation": catalog,
         # dbt runs one small query per node: few partitions, no UI, no adaptive re-planning
-        "spark.sql.shuffle.partitions": os.environ.get("SBDK_SPARK_SHUFFLE_PARTITIONS", "2"),
+        "spark.sql.shuffle.partitions": os.environ.get("SBDK_SPARK_SHUFFLE_PARTITIONS",
+                                                       str(defaults.SPARK_SHUFFLE_PARTITIONS)),
         "spark.default.parallelism": "2",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -340,15 +263,6 @@ class SparkEngine(Engine):
             self._spark.sparkContext.setLogLevel("ERROR")
         return self._spark
 
-    def load_raw(self, tables: Mapping[str, pa.Table], schema: str = RAW_SCHEMA) -> None:
-        spark = self.spark
-        spark.sql(f"create database if not exists {schema}")
-        for name, table in tables.items():
-            table = _plain(table)
-            spark.sql(f"drop table if exists {schema}.{name}")
-            frame = spark.createDataFrame(table)
-            frame.write.format("parquet").mode("overwrite").saveAsTable(f"{schema}.{name}")
-
     def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
         """Each table exported by DuckDB as Parquet and read by Spark into a parquet table."""
         import duckdb
@@ -371,16 +285,6 @@ class SparkEngine(Engine):
         names = result.column_names
         columns = [_naive_utc(col.to_pylist(), col.type) for col in result.columns]
         return names, list(zip(*columns, strict=True)) if columns else []
-
-    def text_columns(self, schema: str, table: str) -> list[str]:
-        from pyspark.sql.types import StringType, VarcharType
-
-        fields = self.spark.table(f"{schema}.{table}").schema.fields
-        return [f.name for f in fields if isinstance(f.dataType, StringType | VarcharType)]
-
-    def drop_schemas(self, *schemas: str) -> None:
-        for schema in schemas:
-            self.spark.sql(f"drop database if exists {schema} cascade")
 
     def close(self) -> None:
         """Stop the session and the JVM behind it (which would otherwise outlive it until this
@@ -416,13 +320,40 @@ def _naive_utc(values: Sequence[Any], arrow_type: pa.DataType) -> list[Any]:
     return list(values)
 
 
+@dataclass(frozen=True)
+class EngineSpec:
+    """What the command line, the benchmarks and the test suite know about an engine."""
+
+    engine_class: type[Engine]
+    #: What ``sbdk run --target NAME`` builds on (a phrase of the CLI's help).
+    description: str
+    #: The engine of a run, from the DuckDB file of the raw tables, the Spark state folder
+    #: and the DuckDB memory limit (each engine takes what it needs).
+    make: Callable[[Path, Path, str | None], Engine]
+
+    @property
+    def name(self) -> str:
+        return self.engine_class.name
+
+
+#: The engines, by dbt target name (the first is the default).
+ENGINES: dict[str, EngineSpec] = {spec.name: spec for spec in (
+    EngineSpec(DuckDBEngine, "the --db file itself",
+               lambda db, spark_dir, memory_limit: DuckDBEngine(db, memory_limit=memory_limit)),
+    EngineSpec(PostgresEngine, "the server of $SBDK_PG_* / $PG*",
+               lambda db, spark_dir, memory_limit: PostgresEngine()),
+    EngineSpec(SparkEngine, "local mode, state under $SBDK_SPARK_DIR, else <db stem>.spark beside --db",
+               lambda db, spark_dir, memory_limit: SparkEngine(spark_dir)),
+)}
+DEFAULT_ENGINE = next(iter(ENGINES))
+
+
 def engine_for(name: str, *, duckdb_path: str | Path | None = None, spark_dir: str | Path | None = None,
                memory_limit: str | None = None) -> Engine:
-    """The engine of a dbt target name."""
-    if name == "duckdb":
-        return DuckDBEngine(duckdb_path or os.environ.get("SBDK_DUCKDB_PATH", "sbdk.duckdb"), memory_limit=memory_limit)
-    if name == "postgres":
-        return PostgresEngine()
-    if name == "spark":
-        return SparkEngine(spark_dir or os.environ.get("SBDK_SPARK_DIR", "sbdk_spark"))
-    raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    """The engine of a dbt target name; the DuckDB file and the Spark folder default to
+    ``$SBDK_DUCKDB_PATH`` and ``$SBDK_SPARK_DIR``, else to those of `sbdk.defaults`."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    db = Path(duckdb_path or os.environ.get("SBDK_DUCKDB_PATH", defaults.DUCKDB_FILE))
+    folder = Path(spark_dir or os.environ.get("SBDK_SPARK_DIR") or defaults.spark_dir_for(db))
+    return ENGINES[name].make(db, folder, memory_limit)

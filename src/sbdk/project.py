@@ -1,10 +1,10 @@
 """Run the sbdk dbt project through dbt's Python API.
 
-`DbtProject` parses the project once and builds it on any DuckDB file whose
-name is the same (DuckDB's catalog name is the file stem, and it is baked into
-the parsed manifest), so only the folder changes between builds. dbt keeps
-global adapter state: use one `DbtProject` per process and never call it from
-two threads at once.
+`DbtProject.build_file` runs one `dbt build` (parsing included) on an engine and
+turns dbt's result into a `BuildOutcome` that names every node that did not pass.
+dbt keeps global adapter state: use one `DbtProject` per process and never call
+it from two threads at once. (The test harness parses once and builds many times:
+python_tests/warehouse.py.)
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sbdk._signals import raise_if_interrupted
-from sbdk.engines import DuckDBEngine, Engine
-
-DB_FILE_NAME = "sbdk.duckdb"
+from sbdk.engines import Engine
 
 
 class BuildError(RuntimeError):
@@ -122,7 +120,7 @@ def _short(message: str | None, limit: int = 400) -> str:
 
 
 class DbtProject:
-    """The sbdk dbt project, parsed once, built on any `<folder>/sbdk.duckdb`."""
+    """The sbdk dbt project, built on an engine with the given vars."""
 
     def __init__(
         self,
@@ -133,7 +131,6 @@ class DbtProject:
         profiles_dir: str | Path | None = None,
         threads: int | None = None,
         extra_args: list[str] | None = None,
-        build_args: list[str] | None = None,
         target: str = "duckdb",
     ) -> None:
         self.project_dir = Path(project_dir) if project_dir else find_project_dir()
@@ -143,10 +140,7 @@ class DbtProject:
         self.vars = dict(dbt_vars or {})
         self.threads = threads
         self.extra_args = list(extra_args or [])
-        self.build_args = list(build_args or [])
         self.target = target
-        self._manifest: Any = None
-        self._parse_env: dict[str, str] | None = None
 
     def _args(self, command: str, *extra: str) -> list[str]:
         args = [
@@ -163,10 +157,12 @@ class DbtProject:
             args += ["--threads", str(self.threads)]
         return args + self.extra_args + list(extra)
 
-    def _invoke(self, args: list[str], env: Mapping[str, str], callbacks: Sequence[Callable] = ()) -> Any:
+    def _invoke(self, args: list[str], env: Mapping[str, str], callbacks: Sequence[Callable] = (),
+                manifest: Any = None) -> Any:
+        """One dbt command; ``manifest``: a parsed manifest to reuse instead of parsing."""
         from dbt.cli.main import dbtRunner
 
-        runner = dbtRunner(manifest=self._manifest, callbacks=list(callbacks) or None)
+        runner = dbtRunner(manifest=manifest, callbacks=list(callbacks) or None)
         with _env({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             try:
                 return runner.invoke(args)
@@ -174,61 +170,17 @@ class DbtProject:
                 if self.target == "duckdb":
                     _close_duckdb_connections()
 
-    def parse(self, engine: Engine | None = None) -> Any:
-        """Parse the project once; later builds reuse the manifest.
-
-        What the profile reads from the environment at parse time (a PostgreSQL database
-        name, a source's schema) is baked into the manifest, so every later build must
-        use an engine with the same settings (for DuckDB: a file of the same name).
-        """
-        if self._manifest is None:
-            if engine is None:
-                if self.target != "duckdb":
-                    raise ValueError(f"parsing for target {self.target} needs its engine")
-                placeholder = self.work_dir / "parse" / DB_FILE_NAME
-                placeholder.parent.mkdir(parents=True, exist_ok=True)
-                engine = DuckDBEngine(placeholder)
-            env = engine.dbt_env()
-            result = self._invoke(self._args("parse"), env)
-            if not result.success or result.result is None:
-                raise BuildError(f"dbt parse failed: {_short(str(result.exception))}")
-            self._manifest = result.result
-            self._parse_env = env
-        return self._manifest
-
-    def contracts(self) -> dict[str, dict[str, str]]:
-        """The contracted models (the marts) and their columns' declared data types, as
-        parsed for this target."""
-        manifest = self.parse()
-        return {
-            node.name: {name: (column.data_type or "").lower() for name, column in node.columns.items()}
-            for node in manifest.nodes.values()
-            if node.resource_type == "model" and node.package_name == "sbdk" and node.config.contract.enforced
-        }
-
-    def build(self, engine: Engine, *extra: str) -> BuildOutcome:
-        """`dbt build` on ``engine``, reusing the parsed manifest (for DuckDB, the
-        file must be named sbdk.duckdb)."""
-        if engine.name != self.target:
-            raise ValueError(f"this project builds target {self.target}, not {engine.name}")
-        if isinstance(engine, DuckDBEngine) and engine.path.name != DB_FILE_NAME:
-            raise ValueError(f"the database file must be named {DB_FILE_NAME}, got {engine.path.name}")
-        self.parse(engine)
-        if self.target != "duckdb" and engine.dbt_env() != self._parse_env:
-            raise ValueError("the engine's settings differ from those the project was parsed with")
-        return self._run(self._args("build", *self.build_args, *extra), engine)
-
     def build_file(self, engine: Engine, *extra: str, callbacks: Sequence[Callable] = ()) -> BuildOutcome:
         """One `dbt build` on ``engine`` (any DuckDB file name), parsing as part of the
         invocation; ``callbacks`` receive dbt's events (e.g. a progress display)."""
-        self._manifest = None
         return self._run(self._args("build", *extra), engine, callbacks)
 
-    def _run(self, args: list[str], engine: Engine, callbacks: Sequence[Callable] = ()) -> BuildOutcome:
+    def _run(self, args: list[str], engine: Engine, callbacks: Sequence[Callable] = (),
+             manifest: Any = None) -> BuildOutcome:
         import time
 
         start = time.perf_counter()
-        result = self._invoke(args, engine.dbt_env(), callbacks)
+        result = self._invoke(args, engine.dbt_env(), callbacks, manifest)
         if isinstance(result.exception, KeyboardInterrupt):
             # dbt cancels its queries and hands a Ctrl-C back as a failed result: it is an interrupt
             raise KeyboardInterrupt

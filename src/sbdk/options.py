@@ -1,0 +1,253 @@
+"""The argument layer of the `sbdk` command: the parser, the value types, the settings of a
+command (the database path resolved once) and their checks, and the errors a user can fix."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sbdk import __version__, defaults
+from sbdk.engines import DEFAULT_ENGINE, ENGINES
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+MAX_THREADS = 64
+DEFAULT_START = date(2025, 1, 1)
+DEFAULT_END = date(2025, 12, 31)
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+    exit_code = EXIT_ERROR
+
+
+class UsageError(CliError):
+    """A bad argument or setting (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+def first_line(exc: BaseException, default: str | None = None) -> str:
+    """The first line of an error's message (else ``default``, else the error's type name)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else (default or type(exc).__name__)
+
+
+# ---------------------------------------------------------------- value types
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _whole_number(text: str, low: int, high: int | None = None) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low:,} and {high:,}" if high is not None else f"{low} or more"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {value:,}")
+    return value
+
+
+def _users(text: str) -> int:
+    from sbdk.generate import MAX_USERS
+
+    return _whole_number(text, 0, MAX_USERS)
+
+
+def _rate(text: str) -> float:
+    from sbdk.generate import MAX_DIRTY
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= MAX_DIRTY:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_DIRTY}, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, 0)
+
+
+def _threads(text: str) -> int:
+    return _whole_number(text, 1, MAX_THREADS)
+
+
+_MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)", re.IGNORECASE)
+
+
+def memory_limit(text: str) -> str:
+    """A DuckDB memory limit: a size (3GB, 512MiB), a share of the machine's memory (50%),
+    or ``none`` (any case; returned as ``none``, the word DuckDB reads as no limit)."""
+    value = text.strip()
+    if value.lower() == "none":
+        return "none"
+    if not _MEMORY.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"not a memory size such as 3GB, 512MiB or 50% (or none): {text!r}")
+    if float(re.match(r"[0-9.]+", value).group()) <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------- the parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line (`sbdk run: error: ...`), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _data_args(p: argparse.ArgumentParser, users_default: int | None, end_help: str) -> None:
+    p.add_argument("--users", type=_users, default=users_default, required=users_default is None,
+                   help="number of users to generate" + (f" (default {users_default:,})" if users_default else ""))
+    p.add_argument("--seed", type=_seed, default=42, help="random seed (default 42)")
+    p.add_argument("--db", default=None,
+                   help=f"DuckDB file (default $SBDK_DUCKDB_PATH, else ./{defaults.DUCKDB_FILE}; ~ is expanded)")
+    p.add_argument("--start", type=_date, default=DEFAULT_START, help=f"first signup date (default {DEFAULT_START})")
+    p.add_argument("--end", type=_date, default=None, help=f"last activity date ({end_help})")
+    p.add_argument("--dirty", type=_rate, default=0.0,
+                   help="share of rows with injected data-quality problems, 0-0.5 (default 0)")
+    p.add_argument("--no-progress", "--quiet", action="store_true", dest="no_progress",
+                   help="no progress output (generation bar, dbt nodes)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sbdk",
+        description="Synthetic product-analytics data and the sbdk dbt models on DuckDB.",
+    )
+    parser.add_argument("--version", action="version", version=f"sbdk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    gen = sub.add_parser("generate", help="write raw_users, raw_events and raw_orders into a DuckDB file")
+    _data_args(gen, None, f"default {DEFAULT_END}")
+    gen.add_argument("--schema", default="raw", help="schema of the raw tables (default raw)")
+
+    run = sub.add_parser("run", help="generate data, dbt build every model, print a summary")
+    _data_args(run, 10_000, f"default --as-of if given, else {DEFAULT_END}")
+    run.add_argument("--as-of", type=_date, default=None,
+                     help="reference date of the models (default: --end); not before --end")
+    run.add_argument("--threads", type=_threads, default=None,
+                     help=f"dbt threads, 1-{MAX_THREADS} (default $SBDK_DBT_THREADS, else {defaults.DBT_THREADS})")
+    run.add_argument("--memory-limit", type=memory_limit, default=None,
+                     help="DuckDB memory limit of the build, e.g. 3GB, 50%% or none (default "
+                          f"$SBDK_DUCKDB_MEMORY_LIMIT, else {defaults.DUCKDB_MEMORY_LIMIT.replace('%', '%%')}); "
+                          "beyond it DuckDB spills to <db>.tmp beside the file")
+    targets = ", ".join(f"{name} ({spec.description}" + (", default)" if name == DEFAULT_ENGINE else ")")
+                        for name, spec in ENGINES.items())
+    run.add_argument("--target", choices=list(ENGINES), default=DEFAULT_ENGINE,
+                     help=f"engine to build on: {targets}; the raw tables are generated into --db and "
+                          "bulk-loaded into the engine")
+    return parser
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    """What `sbdk generate` writes: the raw tables of ``users`` users into ``db``."""
+
+    db: Path
+    users: int
+    seed: int = 42
+    schema: str = "raw"
+    start: date = DEFAULT_START
+    end: date = DEFAULT_END
+    dirty: float = 0.0
+    #: Show the generation bar (on a terminal only).
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What `sbdk run` builds: generated data, the models as of ``as_of``, on ``target``."""
+
+    db: Path
+    users: int = 10_000
+    seed: int = 42
+    start: date = DEFAULT_START
+    end: date = DEFAULT_END
+    as_of: date = DEFAULT_END
+    dirty: float = 0.0
+    threads: int | None = None
+    memory_limit: str | None = None
+    target: str = DEFAULT_ENGINE
+    #: Show the generation bar (on a terminal only) and the dbt nodes.
+    progress: bool = False
+    #: The Spark state folder ($SBDK_SPARK_DIR, else `sbdk.defaults.spark_dir_for` of the database).
+    spark_dir: Path | None = None
+
+
+def db_path(text: str | None, source: str = "--db") -> Path:
+    """The DuckDB file named by --db or $SBDK_DUCKDB_PATH: ``~`` expanded; empty and
+    ``:memory:`` (which would keep nothing) refused."""
+    value = (text or "").strip()
+    if not value:
+        raise UsageError(f"{source} is empty: name a DuckDB file, e.g. {defaults.DUCKDB_FILE}")
+    if value.lower().startswith(":memory:"):
+        raise UsageError(f"{source} is {value!r}: an in-memory database keeps nothing; name a DuckDB file")
+    return Path(value).expanduser()
+
+
+def resolve_db(given: str | None, env: dict[str, str] | os._Environ[str] | None = None) -> Path:
+    """The database of a command: --db, else $SBDK_DUCKDB_PATH, else the default file."""
+    env = os.environ if env is None else env
+    if given is not None:
+        return db_path(given)
+    if "SBDK_DUCKDB_PATH" in env:
+        return db_path(env["SBDK_DUCKDB_PATH"], "$SBDK_DUCKDB_PATH")
+    return Path(defaults.DUCKDB_FILE)
+
+
+def run_dates(end: date | None, as_of: date | None) -> tuple[date, date]:
+    """``(end, as_of)`` of a run: each defaults to the other, both to `DEFAULT_END`; an as-of
+    date before the end is refused (the models would flag the clean rows after it)."""
+    end = end or as_of or DEFAULT_END
+    as_of = as_of or end
+    if as_of < end:
+        raise UsageError(f"--as-of {as_of} is before --end {end}: clean rows after the as-of date would be "
+                         "flagged future_timestamp; give an --as-of on or after --end")
+    return end, as_of
+
+
+def settings_from(args: argparse.Namespace) -> GenerateSettings | RunSettings:
+    """The settings of the parsed command line."""
+    db = resolve_db(args.db)
+    progress = not args.no_progress
+    if args.command == "generate":
+        return GenerateSettings(db=db, users=args.users, seed=args.seed, schema=args.schema, start=args.start,
+                                end=args.end or DEFAULT_END, dirty=args.dirty, progress=progress)
+    end, as_of = run_dates(args.end, args.as_of)
+    spark_dir = os.environ.get("SBDK_SPARK_DIR")
+    return RunSettings(db=db, users=args.users, seed=args.seed, start=args.start, end=end, as_of=as_of,
+                       dirty=args.dirty, threads=args.threads, memory_limit=args.memory_limit, target=args.target,
+                       progress=progress, spark_dir=Path(spark_dir) if spark_dir else None)
+
+
+def check_writable(db: Path) -> None:
+    """The folder of ``db`` exists (created if needed) and both can be written."""
+    folder = db.parent if str(db.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the folder of --db {db}: {exc.strerror or exc}") from None
+    if db.is_dir():
+        raise UsageError(f"--db {db} is a folder, not a file")
+    if not os.access(folder, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+        raise CliError(f"--db {db} is not writable")

@@ -1,0 +1,243 @@
+"""The commands as library functions: `generate_raw` (what `sbdk generate` does) and
+`run_pipeline` (what `sbdk run` does: generate → build → publish), each from typed settings
+(`sbdk.options.GenerateSettings`, `RunSettings`) to a result object, testable in-process.
+
+A run is one transaction for the user: it holds an exclusive lock on `<db>.lock` from start
+to end, builds in a new file beside the database and renames it over the database only when
+the build succeeded, so the database always holds one complete result (see `sbdk.runfile`).
+A run reports its steps as they happen to a `RunReporter` (the command line prints them,
+`sbdk.summary`); problems the user can fix are raised as `sbdk.options.CliError`. A command
+line installs `install_first_interrupt_handler` first, so a Ctrl-C stops a run once, cleanly.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from sbdk import defaults
+from sbdk._signals import install_first_interrupt_handler
+from sbdk.contract import TABLE_NAMES
+from sbdk.engines import MODEL_SCHEMA, Engine, engine_for
+from sbdk.options import CliError, GenerateSettings, RunSettings, check_writable, first_line
+from sbdk.runfile import LockBusy, RunLock, new_file_for, publish, remove_file, remove_leftovers
+
+if TYPE_CHECKING:
+    from sbdk.generate import GenerateResult
+    from sbdk.project import BuildOutcome
+
+__all__ = ["GeneratedRaw", "RunReporter", "RunResult", "RunSummary", "generate_raw", "install_first_interrupt_handler",
+           "read_summary", "run_pipeline"]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run shows of its result, read the same way on every engine."""
+
+    #: Rows of every model built, in the order of the layers.
+    model_rows: list[tuple[str, int]]
+    revenue: float
+    orders: int
+    buyers: int
+    #: Users by lifecycle stage, most first.
+    stages: list[tuple[str, int]]
+    #: (raw table, flag, rows) of the data-quality summary, valid first.
+    data_quality: list[tuple[str, str, int]]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: the database that now holds it, and what each step produced."""
+
+    db: Path
+    generated: GenerateResult
+    outcome: BuildOutcome
+    summary: RunSummary
+
+
+class RunReporter(Protocol):
+    """Told about each step of a run as it finishes."""
+
+    def generated(self, result: GenerateResult) -> None: ...
+
+    def loaded(self, target: str) -> None: ...
+
+    def built(self, outcome: BuildOutcome, settings: RunSettings) -> None: ...
+
+    def summarized(self, summary: RunSummary) -> None: ...
+
+
+class _Silent:
+    def generated(self, result: GenerateResult) -> None:
+        pass
+
+    def loaded(self, target: str) -> None:
+        pass
+
+    def built(self, outcome: BuildOutcome, settings: RunSettings) -> None:
+        pass
+
+    def summarized(self, summary: RunSummary) -> None:
+        pass
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _engine_errors() -> tuple[type[BaseException], ...]:
+    """Errors of an engine's client that mean "cannot reach or use it" (one line, not a traceback)."""
+    errors: list[type[BaseException]] = [OSError]
+    try:
+        import psycopg2
+
+        errors.append(psycopg2.Error)
+    except ImportError:
+        pass
+    try:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
+        errors += [Py4JError, PySparkException]
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _duckdb_error(exc: Exception, db: Path) -> CliError:
+    if "lock" in str(exc).lower():
+        return CliError(f"the DuckDB file {db} is in use by another process; close it and retry")
+    return CliError(f"DuckDB could not use {db}: {first_line(exc)}")
+
+
+@contextmanager
+def _locked(db: Path) -> Iterator[None]:
+    """Hold the run lock of ``db`` (one line naming the holder when another command has it)."""
+    try:
+        lock = RunLock(db).__enter__()
+    except LockBusy as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot lock {db}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _generate(db: Path, settings: GenerateSettings | RunSettings, schema: str = "raw") -> GenerateResult:
+    import duckdb
+
+    from sbdk.generate import generate
+
+    try:
+        return generate(settings.users, db_path=db, seed=settings.seed, schema=schema, start=settings.start,
+                        end=settings.end, dirty=settings.dirty, progress=settings.progress and sys.stderr.isatty())
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise _duckdb_error(exc, db) from None
+
+
+# ---------------------------------------------------------------- sbdk generate
+
+
+@dataclass(frozen=True)
+class GeneratedRaw:
+    """What `generate_raw` wrote, and (when problems were injected) the flags the contract
+    assigns to the rows written, as of ``--end``: {table: {flag: rows}}."""
+
+    result: GenerateResult
+    expected_flags: dict[str, dict[str, int]]
+
+
+def generate_raw(settings: GenerateSettings) -> GeneratedRaw:
+    """Write the raw tables into ``settings.db`` (with its run lock held)."""
+    import duckdb
+
+    from sbdk._expected import expected_flags_for_file
+    from sbdk.generate import drop_leftover_tmp_tables
+
+    db = settings.db
+    check_writable(db)
+    with _locked(db):
+        try:
+            drop_leftover_tmp_tables(db)
+            result = _generate(db, settings, settings.schema)
+            expected = expected_flags_for_file(db, settings.schema, settings.end) if result.injected else {}
+        except duckdb.Error as exc:
+            raise _duckdb_error(exc, db) from None
+    return GeneratedRaw(result, expected)
+
+
+# ---------------------------------------------------------------- sbdk run
+
+
+def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> RunResult:
+    """Generate, build and summarise in a new file; publish it over ``settings.db`` only on
+    success. Returns the result, whose ``db`` is the absolute path of the database."""
+    db = settings.db.resolve()
+    check_writable(db)
+    with _locked(db):
+        remove_leftovers(db)
+        new = new_file_for(db)
+        remove_file(new)
+        try:
+            result = _generate_and_build(settings, new, db, reporter or _Silent())
+            publish(new, db)
+        finally:
+            remove_file(new)
+    return result
+
+
+def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: RunReporter) -> RunResult:
+    """Generate into ``new``, build on the target engine and read the summary."""
+    from sbdk.progress import DbtProgress
+    from sbdk.project import BuildError, DbtProject, find_project_dir
+
+    project_dir = find_project_dir()  # before anything is written
+    generated = _generate(new, settings)
+    reporter.generated(generated)
+
+    spark_dir = settings.spark_dir or defaults.spark_dir_for(db)
+    engine = engine_for(settings.target, duckdb_path=new, spark_dir=spark_dir, memory_limit=settings.memory_limit)
+    try:
+        if settings.target != "duckdb":
+            engine.load_duckdb_tables(new, TABLE_NAMES)
+            reporter.loaded(settings.target)
+        project = DbtProject(db.with_name(db.stem + ".dbt"), {"as_of_date": settings.as_of.isoformat()},
+                             project_dir=project_dir, threads=settings.threads, target=settings.target)
+        progress = DbtProgress() if settings.progress else None
+        with progress or nullcontext():
+            outcome = project.build_file(engine, callbacks=[progress] if progress else [])
+        reporter.built(outcome, settings)
+        outcome.raise_for_errors()
+        summary = read_summary(engine, outcome.models)
+        reporter.summarized(summary)
+    except BuildError as exc:
+        raise CliError(str(exc)) from None
+    except _engine_errors() as exc:
+        raise CliError(f"{settings.target}: {first_line(exc)}") from None
+    finally:
+        engine.close()
+    return RunResult(db=db, generated=generated, outcome=outcome, summary=summary)
+
+
+def read_summary(engine: Engine, models: Sequence[str]) -> RunSummary:
+    """Rows of every model built, and a short summary of the marts."""
+    model_rows = [(m, engine.scalar_row(f"select count(*) from {MODEL_SCHEMA}.{m}")[0]) for m in models]
+    revenue, orders, buyers = engine.scalar_row(
+        "select coalesce(sum(total_revenue), 0), coalesce(sum(total_orders), 0), "
+        f"coalesce(sum(case when total_orders > 0 then 1 else 0 end), 0) from {MODEL_SCHEMA}.user_metrics")
+    _, stages = engine.query(
+        f"select user_lifecycle_stage, count(*) as users from {MODEL_SCHEMA}.user_metrics "
+        "group by user_lifecycle_stage order by users desc, user_lifecycle_stage")
+    _, dq = engine.query(
+        f"select source_table, data_quality_flag, row_count from {MODEL_SCHEMA}.data_quality_summary "
+        "order by source_table, case when data_quality_flag = 'valid' then 0 else 1 end, row_count desc, "
+        "data_quality_flag")
+    return RunSummary(model_rows=model_rows, revenue=revenue, orders=orders, buyers=buyers,
+                      stages=[tuple(r) for r in stages], data_quality=[tuple(r) for r in dq])
