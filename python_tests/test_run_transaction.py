@@ -138,7 +138,12 @@ def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], 
     proc = start(db, 200_000 if moment == "generation" else 20_000)
     output = Output(proc)
     if moment == "generation":
-        time.sleep(1.5)
+        # once the new file exists (a fixed sleep could land while a loaded machine still
+        # imports the command's modules, before its Ctrl-C handling is in place)
+        deadline = time.monotonic() + 120
+        while not leftovers(db.parent) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
     elif moment == "parse":
         output.wait_for("generated ")
         time.sleep(1.0)
