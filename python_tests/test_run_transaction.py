@@ -124,6 +124,13 @@ def test_two_runs_on_one_file(tmp_path: Path, when: str) -> None:
     assert leftovers(tmp_path) == []
 
 
+def assert_one_clean_interrupt(code: int, out: str, err: str, db: Path) -> None:
+    """Exit 130, one line on stderr, and nothing of dbt's on stdout (it goes to dbt's log file)."""
+    assert code == 130, (code, err)
+    assert err.strip().splitlines() == [f"sbdk: interrupted; {db} still holds the previous result"], err
+    assert "Traceback" not in out and "\x1b[" not in out and "CANCEL" not in out, out[-3000:]
+
+
 @pytest.mark.parametrize("moment", ["generation", "parse", "build"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], moment: str, sig: int) -> None:
@@ -131,7 +138,12 @@ def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], 
     proc = start(db, 200_000 if moment == "generation" else 20_000)
     output = Output(proc)
     if moment == "generation":
-        time.sleep(1.5)
+        # once the new file exists (a fixed sleep could land while a loaded machine still
+        # imports the command's modules, before its Ctrl-C handling is in place)
+        deadline = time.monotonic() + 120
+        while not leftovers(db.parent) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
     elif moment == "parse":
         output.wait_for("generated ")
         time.sleep(1.0)
@@ -141,10 +153,9 @@ def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], 
     proc.send_signal(sig)
     proc.wait(timeout=300)
     err = proc.stderr.read()
-    output.text()
+    out = output.text()
     if sig == signal.SIGINT:
-        assert proc.returncode == 130, (proc.returncode, err)
-        assert err.strip().splitlines() == [f"sbdk: interrupted; {db} still holds the previous result"], err
+        assert_one_clean_interrupt(proc.returncode, out, err, db)
     else:
         assert proc.returncode == -signal.SIGKILL
     assert snapshot(db) == before
@@ -155,6 +166,22 @@ def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], 
     nxt = start(db, 300, "--quiet")
     out, err = nxt.communicate(timeout=600)
     assert nxt.returncode == 0, out + err
+    assert leftovers(db.parent) == []
+
+
+@pytest.mark.parametrize("line", ["[1/", "[60/"])
+def test_ctrl_c_anywhere_in_the_build(previous: tuple[Path, dict], line: str) -> None:
+    """A Ctrl-C as the first node finishes (dbt still starting its threads) and late in the
+    build: the same single line, and no traceback or cancellation messages of dbt's."""
+    db, before = previous
+    proc = start(db, 20_000)
+    output = Output(proc)
+    output.wait_for(line)
+    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=300)
+    assert_one_clean_interrupt(proc.returncode, output.text(), proc.stderr.read(), db)
+    assert snapshot(db) == before
     assert leftovers(db.parent) == []
 
 

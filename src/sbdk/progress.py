@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from sbdk._signals import interrupted
+
 
 class DbtProgress:
     """A callback for dbtRunner that reports nodes as they run and finish."""
@@ -34,6 +36,8 @@ class DbtProgress:
     # -- dbt callback
 
     def __call__(self, event: Any) -> None:
+        if interrupted():
+            return  # after a Ctrl-C dbt cancels the nodes running: not errors to report
         name = event.info.name
         if name == "LogStartLine" and not self.total:
             self.total = int(getattr(event.data, "total", 0) or 0)

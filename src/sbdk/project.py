@@ -151,7 +151,11 @@ class DbtProject:
             "--log-path", str(self.work_dir / "logs"),
             "--vars", json.dumps(self.vars, sort_keys=True),
             "--target", self.target,
-            "--quiet",
+            # nothing of dbt's on the console: its errors come back in the result, and an
+            # interrupted build would print its cancellations and the traceback of the
+            # KeyboardInterrupt (coloured even off a terminal); all of it goes to the log file
+            "--log-level", "none",
+            "--log-level-file", "debug",
         ]
         if self.threads:
             args += ["--threads", str(self.threads)]

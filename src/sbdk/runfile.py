@@ -20,6 +20,8 @@ import shutil
 from pathlib import Path
 from types import TracebackType
 
+from sbdk._signals import ignore_interrupts
+
 #: Marks the file a run builds in: ``<stem>_sbdk_new_<pid>.duckdb`` (letters, digits and
 #: underscores only: DuckDB names the catalog after the file's stem).
 _NEW_FILE = re.compile(r"^(?P<stem>.+)_sbdk_new_(?P<pid>[0-9]+)\.duckdb(\.wal|\.tmp)?$")
@@ -120,6 +122,8 @@ def publish(new: Path, db: Path) -> None:
     leftover_wal = new.with_name(new.name + ".wal")
     if leftover_wal.exists():
         raise RuntimeError(f"{new} was not closed cleanly; not publishing it")
+    # the commit point: a Ctrl-C from here on would call the new result the previous one
+    ignore_interrupts()
     os.replace(new, db)
     # the folder entry too, so the rename survives a power cut
     dir_fd = os.open(db.parent, os.O_RDONLY)
