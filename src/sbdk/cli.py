@@ -26,13 +26,17 @@ EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # first: a Ctrl-C while the arguments are parsed (which imports the generator) is an
+    # interrupt like any other, not a traceback
     install_first_interrupt_handler()
     # dbt logs to a file; when the disk is full, every log call would print a
     # "--- Logging error ---" block: the command's own error line says it once
     logging.raiseExceptions = False
     db: Path | None = None
+    debug = False
     try:
+        args = build_parser().parse_args(argv)
+        debug = args.debug
         settings = settings_from(args)
         db = settings.db
         if isinstance(settings, GenerateSettings):
@@ -51,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sbdk: interrupted; {where}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
-        if args.debug:
+        if debug:
             raise
         print(f"sbdk: error: unexpected {type(exc).__name__}: {first_line(exc, 'no message')} "
               "(run with --debug for details)", file=sys.stderr)
