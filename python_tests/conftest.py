@@ -125,3 +125,23 @@ def dbt_projects(
 def dbt_project(dbt_projects: Callable[[dict], HarnessProject]) -> HarnessProject:
     """The package parsed once per worker with the harness vars."""
     return dbt_projects(HARNESS_VARS)
+
+
+@pytest.fixture
+def cli_in_process() -> Iterator[Callable[..., int]]:
+    """``sbdk.cli.main`` called in this process, with what it installs for a command line (its
+    Ctrl-C handler, ``sys.unraisablehook``, ``logging.raiseExceptions``) put back afterwards,
+    so the rest of the test session keeps pytest's own."""
+    import logging
+    import signal
+    import sys
+
+    import sbdk._signals
+    from sbdk.cli import main
+
+    saved = (signal.getsignal(signal.SIGINT), sys.unraisablehook, logging.raiseExceptions, sbdk._signals._handler)
+    try:
+        yield main
+    finally:
+        signal.signal(signal.SIGINT, saved[0])
+        sys.unraisablehook, logging.raiseExceptions, sbdk._signals._handler = saved[1:]

@@ -80,3 +80,13 @@ def test_format_table_aligns_numbers_right_and_text_left() -> None:
         "a       1,000",
         "longer      7",
     ]
+
+
+def test_run_settings_apply_the_date_rules(tmp_path: Path) -> None:
+    """In-process settings follow the command line's rules: each date defaults to the other,
+    an as-of date before the end is refused."""
+    assert RunSettings(tmp_path / "a.duckdb", as_of=date(2025, 6, 30)).end == date(2025, 6, 30)
+    assert RunSettings(tmp_path / "a.duckdb", end=date(2025, 3, 1)).as_of == date(2025, 3, 1)
+    assert RunSettings(tmp_path / "a.duckdb").as_of == DEFAULT_END
+    with pytest.raises(UsageError, match="before --end"):
+        RunSettings(tmp_path / "a.duckdb", end=date(2025, 4, 1), as_of=date(2025, 3, 1))

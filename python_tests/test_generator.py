@@ -470,15 +470,15 @@ def _printed_table(out: str, title: str) -> dict[tuple[str, str], int]:
     return rows
 
 
-def test_cli_generate_dirty_prints_the_contracts_flags(tmp_path: Path, capsys) -> None:
+def test_cli_generate_dirty_prints_the_contracts_flags(tmp_path: Path, capsys, cli_in_process) -> None:
     """``sbdk generate --dirty`` prints the flags the contract assigns to the rows written
     (here checked against the pure-Python reference implementation), a clean run none."""
     from collections import Counter
 
     from harness import read_raw_rows
     from reference.contract import compute
-    from sbdk.cli import main
 
+    main = cli_in_process
     db = tmp_path / "cli.duckdb"
     end = date(2025, 6, 30)
     assert main(["generate", "--users", "600", "--seed", "9", "--dirty", "0.2", "--end", end.isoformat(),
@@ -833,3 +833,20 @@ def test_interrupt_inside_duckdb_is_a_keyboard_interrupt(tmp_path: Path, monkeyp
     after = _contents(db)
     assert all(before[t].equals(after[t]) for t in TABLES)
     assert len(_all(db, "select table_name from information_schema.tables")) == 3
+
+
+def test_ctrl_c_while_counting_the_expected_flags(tmp_path: Path, capsys, cli_in_process, monkeypatch) -> None:
+    """The expected flags are counted once the new raw tables are in place: a Ctrl-C then says
+    that the file holds them (not "the previous result"), exit 130."""
+    import sbdk._expected
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sbdk._expected, "expected_flags_for_file", interrupted)
+    db = tmp_path / "ctrl_c.duckdb"
+    assert cli_in_process(["generate", "--users", "50", "--dirty", "0.2", "--db", str(db), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"sbdk: interrupted; {db} holds the new raw tables; their expected flags were not counted"]
+    assert _one(db, "select count(*) from raw.raw_users") >= 50

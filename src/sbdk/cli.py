@@ -16,7 +16,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sbdk.options import EXIT_ERROR, CliError, GenerateSettings, build_parser, first_line, settings_from
+from sbdk.options import (
+    EXIT_ERROR,
+    CliError,
+    GenerateSettings,
+    InterruptedAfterWrite,
+    build_parser,
+    first_line,
+    settings_from,
+)
 from sbdk.pipeline import generate_raw, install_first_interrupt_handler, run_pipeline
 from sbdk.summary import ConsoleReporter, print_generated, print_published
 
@@ -47,11 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"sbdk: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         # Python's shutdown restores the default handler: one more Ctrl-C then would turn
         # exit 130 into a death by signal
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        where = f"{db} still holds the previous result" if db is not None else "nothing was written"
+        where = (exc.where if isinstance(exc, InterruptedAfterWrite)
+                 else f"{db} still holds the previous result" if db is not None else "nothing was written")
         print(f"sbdk: interrupted; {where}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback

@@ -32,6 +32,16 @@ class UsageError(CliError):
     exit_code = EXIT_USAGE
 
 
+class InterruptedAfterWrite(KeyboardInterrupt):
+    """A Ctrl-C that came after the command had written its result: ``where`` says what the
+    database holds now (the command line prints it instead of "still holds the previous
+    result")."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
 def first_line(exc: BaseException, default: str | None = None) -> str:
     """The first line of an error's message (else ``default``, else the error's type name)."""
     text = str(exc).strip()
@@ -182,8 +192,11 @@ class RunSettings:
     users: int = 10_000
     seed: int = 42
     start: date = DEFAULT_START
-    end: date = DEFAULT_END
-    as_of: date = DEFAULT_END
+    #: The last activity date and the models' as-of date: each defaults to the other (both to
+    #: `DEFAULT_END`), and an as-of date before the end is refused (`run_dates`), here as on
+    #: the command line.
+    end: date | None = None
+    as_of: date | None = None
     dirty: float = 0.0
     threads: int | None = None
     memory_limit: str | None = None
@@ -192,6 +205,11 @@ class RunSettings:
     progress: bool = False
     #: The Spark state folder ($SBDK_SPARK_DIR, else `sbdk.defaults.spark_dir_for` of the database).
     spark_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        end, as_of = run_dates(self.end, self.as_of)
+        object.__setattr__(self, "end", end)
+        object.__setattr__(self, "as_of", as_of)
 
 
 def db_path(text: str | None, source: str = "--db") -> Path:
@@ -233,9 +251,8 @@ def settings_from(args: argparse.Namespace) -> GenerateSettings | RunSettings:
     if args.command == "generate":
         return GenerateSettings(db=db, users=args.users, seed=args.seed, schema=args.schema, start=args.start,
                                 end=args.end or DEFAULT_END, dirty=args.dirty, progress=progress)
-    end, as_of = run_dates(args.end, args.as_of)
     spark_dir = os.environ.get("SBDK_SPARK_DIR")
-    return RunSettings(db=db, users=args.users, seed=args.seed, start=args.start, end=end, as_of=as_of,
+    return RunSettings(db=db, users=args.users, seed=args.seed, start=args.start, end=args.end, as_of=args.as_of,
                        dirty=args.dirty, threads=args.threads, memory_limit=args.memory_limit, target=args.target,
                        progress=progress, spark_dir=Path(spark_dir) if spark_dir else None)
 

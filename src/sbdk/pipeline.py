@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from sbdk import defaults
-from sbdk._signals import install_first_interrupt_handler
+from sbdk._signals import install_first_interrupt_handler, interrupted
 from sbdk.contract import TABLE_NAMES
 from sbdk.engines import MODEL_SCHEMA, Engine, engine_for
-from sbdk.options import CliError, GenerateSettings, RunSettings, check_writable, first_line
+from sbdk.options import CliError, GenerateSettings, InterruptedAfterWrite, RunSettings, check_writable, first_line
 from sbdk.runfile import LockBusy, RunLock, new_file_for, publish, remove_file, remove_leftovers
 
 if TYPE_CHECKING:
@@ -158,7 +158,6 @@ def generate_raw(settings: GenerateSettings) -> GeneratedRaw:
     """Write the raw tables into ``settings.db`` (with its run lock held)."""
     import duckdb
 
-    from sbdk._expected import expected_flags_for_file
     from sbdk.generate import drop_leftover_tmp_tables
 
     db = settings.db
@@ -167,10 +166,31 @@ def generate_raw(settings: GenerateSettings) -> GeneratedRaw:
         try:
             drop_leftover_tmp_tables(db)
             result = _generate(db, settings, settings.schema)
-            expected = expected_flags_for_file(db, settings.schema, settings.end) if result.injected else {}
         except duckdb.Error as exc:
             raise _duckdb_error(exc, db) from None
+        expected = _expected_flags(db, settings) if result.injected else {}
     return GeneratedRaw(result, expected)
+
+
+def _expected_flags(db: Path, settings: GenerateSettings) -> dict[str, dict[str, int]]:
+    """The flags the contract gives the rows just written (the new tables are in place by
+    now: an interrupt here says so)."""
+    import duckdb
+
+    from sbdk._expected import expected_flags_for_file
+
+    written = f"{db} holds the new raw tables; their expected flags were not counted"
+    try:
+        return expected_flags_for_file(db, settings.schema, settings.end)
+    except KeyboardInterrupt:
+        raise InterruptedAfterWrite(written) from None
+    except Exception as exc:
+        # DuckDB reports a query it cancelled for a Ctrl-C as an error ("Query interrupted")
+        if interrupted():
+            raise InterruptedAfterWrite(written) from None
+        if isinstance(exc, duckdb.Error):
+            raise _duckdb_error(exc, db) from None
+        raise
 
 
 # ---------------------------------------------------------------- sbdk run

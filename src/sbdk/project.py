@@ -233,6 +233,10 @@ def summarize(result: Any) -> BuildOutcome:
             outcome.passed += 1
     if not result.success and not outcome.errors:
         outcome.errors.append(NodeProblem("dbt", "build", "error", "dbt reported a failure"))
+    # by name: dbt reports nodes in the order its threads finished them, and the same data
+    # must give the same messages
+    for problems in (outcome.errors, outcome.warnings, outcome.skipped):
+        problems.sort(key=lambda p: (p.kind, p.name))
     outcome.models = in_layer_order({
         r.node.unique_id: r.node for r in getattr(result.result, "results", None) or []
         if str(r.node.resource_type).lower().endswith("model") and str(r.status).lower().endswith("success")

@@ -59,8 +59,7 @@ class ConsoleReporter:
         print(f"dbt build: {outcome.passed} passed, {len(outcome.warnings)} warnings, "
               f"{len(outcome.errors)} errors, {len(outcome.skipped)} skipped in {outcome.seconds:.1f} s "
               f"(target {settings.target}, as_of_date {settings.as_of})")
-        # by name: dbt reports them in the order its threads finished them
-        for warning in sorted(outcome.warnings, key=lambda w: (w.kind, w.name)):
+        for warning in outcome.warnings:
             print(f"  warn: {warning}")
 
     def summarized(self, summary: RunSummary) -> None:
