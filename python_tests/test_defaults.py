@@ -40,13 +40,11 @@ def test_profiles_yml_mirrors_sbdk_defaults() -> None:
     assert _profile_defaults() == expected
 
 
-def test_engines_fall_back_to_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SBDK_DUCKDB_PATH", "SBDK_SPARK_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    duck = engine_for("duckdb")
-    assert isinstance(duck, DuckDBEngine) and duck.path == Path(defaults.DUCKDB_FILE)
-    spark = engine_for("spark")
-    assert isinstance(spark, SparkEngine) and spark.base_dir == Path(defaults.SPARK_DIR)
+def test_engines_of_the_registry_take_their_settings(tmp_path: Path) -> None:
+    duck = engine_for("duckdb", duckdb_path=tmp_path / "x.duckdb", spark_dir=tmp_path / "s")
+    assert isinstance(duck, DuckDBEngine) and duck.path == tmp_path / "x.duckdb"
+    spark = engine_for("spark", duckdb_path=tmp_path / "x.duckdb", spark_dir=tmp_path / "s")
+    assert isinstance(spark, SparkEngine) and spark.base_dir == tmp_path / "s"
     assert defaults.spark_dir_for(Path("out") / "demo.duckdb") == Path("out") / "demo.spark"
     assert postgres_settings({}) == defaults.POSTGRES
     assert postgres_settings({"PGHOST": "db", "SBDK_PG_HOST": "sbdk-db"})["HOST"] == "sbdk-db"
@@ -58,4 +56,4 @@ def test_the_registry_names_each_engine_class_once() -> None:
         "duckdb": DuckDBEngine, "postgres": PostgresEngine, "spark": SparkEngine}
     assert next(iter(ENGINES)) == "duckdb"
     with pytest.raises(ValueError, match="unknown engine 'oracle'"):
-        engine_for("oracle")
+        engine_for("oracle", duckdb_path="x.duckdb", spark_dir="x.spark")

@@ -348,12 +348,10 @@ ENGINES: dict[str, EngineSpec] = {spec.name: spec for spec in (
 DEFAULT_ENGINE = next(iter(ENGINES))
 
 
-def engine_for(name: str, *, duckdb_path: str | Path | None = None, spark_dir: str | Path | None = None,
+def engine_for(name: str, *, duckdb_path: str | Path, spark_dir: str | Path,
                memory_limit: str | None = None) -> Engine:
-    """The engine of a dbt target name; the DuckDB file and the Spark folder default to
-    ``$SBDK_DUCKDB_PATH`` and ``$SBDK_SPARK_DIR``, else to those of `sbdk.defaults`."""
+    """The engine of a dbt target name, given the DuckDB file of the raw tables and the Spark
+    state folder (the command line resolves both once, see `sbdk.options`)."""
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
-    db = Path(duckdb_path or os.environ.get("SBDK_DUCKDB_PATH", defaults.DUCKDB_FILE))
-    folder = Path(spark_dir or os.environ.get("SBDK_SPARK_DIR") or defaults.spark_dir_for(db))
-    return ENGINES[name].make(db, folder, memory_limit)
+    return ENGINES[name].make(Path(duckdb_path), Path(spark_dir), memory_limit)
