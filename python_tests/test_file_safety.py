@@ -54,8 +54,11 @@ def assert_one_line_error(result: subprocess.CompletedProcess, exit_code: int, *
 
 
 def generated(db: Path, users: int = 20) -> Path:
-    result = sbdk("generate", "--users", str(users), "--quiet", "--db", str(db), cwd=db.parent)
-    assert result.returncode == 0, result.stderr
+    """An sbdk result to start from: the raw tables (`sbdk generate`, in this process)."""
+    from sbdk.options import GenerateSettings
+    from sbdk.pipeline import generate_raw
+
+    generate_raw(GenerateSettings(db=db, users=users))
     return db
 
 
