@@ -234,12 +234,21 @@ def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: Ru
     except LockBusy as exc:  # the commit waited too long for a reader
         raise CliError(str(exc)) from None
     except KeyboardInterrupt as exc:
-        held = target.previous_result()
-        if held is None or isinstance(exc, InterruptedAfterWrite):
-            raise
-        raise InterruptedAfterWrite(f"{db} still holds the previous result; {held}") from None
+        raise _interrupt(exc, db, target) from None
+    except Exception:
+        if interrupted():  # a Ctrl-C a client reported as its own error (DuckDB: "Query interrupted")
+            raise _interrupt(KeyboardInterrupt(), db, target) from None
+        raise
     finally:
         engine.close()
+
+
+def _interrupt(exc: KeyboardInterrupt, db: Path, target: RunTarget) -> KeyboardInterrupt:
+    """The interrupt of a run that stopped before its commit, saying what the engine holds."""
+    held = target.previous_result()
+    if held is None or isinstance(exc, InterruptedAfterWrite):
+        return exc
+    return InterruptedAfterWrite(f"{db} still holds the previous result; {held}")
 
 
 @contextmanager
