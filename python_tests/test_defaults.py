@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sbdk import defaults
-from sbdk.engines import ENGINES, DuckDBEngine, PostgresEngine, SparkEngine, engine_for, postgres_settings
+from sbdk.engines import ENGINES, MODEL_SCHEMA, DuckDBEngine, PostgresEngine, SparkEngine, engine_for, postgres_settings
 from sbdk.project import find_project_dir
 
 #: env_var('NAME', 'default'), possibly nested: env_var('SBDK_PG_HOST', env_var('PGHOST', 'localhost'))
@@ -35,6 +35,7 @@ def test_profiles_yml_mirrors_sbdk_defaults() -> None:
         "SBDK_SPARK_DIR": defaults.SPARK_DIR,
         "SBDK_SPARK_SHUFFLE_PARTITIONS": str(defaults.SPARK_SHUFFLE_PARTITIONS),
         **{f"SBDK_PG_{name}": value for name, value in defaults.POSTGRES.items()},
+        "SBDK_PG_SCHEMA": MODEL_SCHEMA,
         **{("PGDATABASE" if name == "DATABASE" else f"PG{name}"): value for name, value in defaults.POSTGRES.items()},
     }
     assert _profile_defaults() == expected

@@ -3,7 +3,9 @@
 Each engine is the dbt target of the same name in the project's ``profiles.yml``:
 
 * ``duckdb``: the embedded DuckDB file named by ``SBDK_DUCKDB_PATH``;
-* ``postgres``: a PostgreSQL server named by ``SBDK_PG_*`` (else libpq's ``PG*``) variables;
+* ``postgres``: a PostgreSQL server named by ``SBDK_PG_*`` (else libpq's ``PG*``) variables,
+  the models in the schema ``SBDK_PG_SCHEMA`` (default ``main``; `sbdk run` builds aside and
+  swaps the result in, see `sbdk.runtarget`);
 * ``spark``: Spark through ``dbt-spark``'s ``session`` method, in this process (local mode,
   warehouse and metastore under ``SBDK_SPARK_DIR``, session time zone UTC).
 
@@ -135,20 +137,23 @@ def _pg_type(arrow_type: pa.DataType) -> str:
 class PostgresEngine(Engine):
     name = "postgres"
 
-    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
+    def __init__(self, settings: Mapping[str, str] | None = None, *, schema: str = MODEL_SCHEMA) -> None:
         self.settings = dict(settings or postgres_settings())
+        #: The schema dbt builds the models in (the profile's ``$SBDK_PG_SCHEMA``).
+        self.schema = schema
         self._conn: Any = None
 
     def dbt_env(self) -> dict[str, str]:
-        return {f"SBDK_PG_{k}": v for k, v in self.settings.items()}
+        return {**{f"SBDK_PG_{k}": v for k, v in self.settings.items()}, "SBDK_PG_SCHEMA": self.schema}
 
-    def connect(self, database: str | None = None) -> Any:
+    def connect(self, database: str | None = None, *, application_name: str | None = None) -> Any:
         import psycopg2
 
         s = self.settings
+        extra = {"application_name": application_name} if application_name else {}
         conn = psycopg2.connect(
             host=s["HOST"], port=int(s["PORT"]), user=s["USER"], password=s["PASSWORD"] or None,
-            dbname=database or s["DATABASE"], connect_timeout=10,
+            dbname=database or s["DATABASE"], connect_timeout=10, **extra,
         )
         conn.autocommit = True
         return conn
@@ -170,8 +175,10 @@ class PostgresEngine(Engine):
             cur.execute(f"create table {target} ({columns})")
             cur.copy_expert(f"copy {target} ({names}) from stdin with (format csv)", csv)
 
-    def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
-        """Each table exported by DuckDB as CSV and read by ``COPY ... FROM STDIN``."""
+    def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA, *,
+                           into: str | None = None) -> None:
+        """Each table exported by DuckDB as CSV and read by ``COPY ... FROM STDIN`` into the
+        schema ``into`` (default: ``schema``, the schema of the DuckDB file)."""
         import tempfile
 
         import duckdb
@@ -182,7 +189,8 @@ class PostgresEngine(Engine):
                 csv_path = Path(tmp) / f"{table}.csv"
                 src.execute(f"copy {source} to '{csv_path}' (format csv, header false)")
                 with csv_path.open("rb") as fh:
-                    self.copy_csv(schema, table, src.sql(f"select * from {source} limit 0").to_arrow_table().schema, fh)
+                    self.copy_csv(into or schema, table,
+                                  src.sql(f"select * from {source} limit 0").to_arrow_table().schema, fh)
                 csv_path.unlink()
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:

@@ -6,7 +6,11 @@ A run is one transaction for the user: it holds an exclusive lock on `<db>.lock`
 to end, builds in a new file in a private folder beside the database and renames it over the
 database only when the build succeeded, so the database always holds one complete result (see
 `sbdk.runfile`); it replaces only a file that is an sbdk result, and trusts no file beside the
-database that is a symbolic link or another user's (`sbdk._files`).
+database that is a symbolic link or another user's (`sbdk._files`). On PostgreSQL and Spark it
+also holds the engine's lock (an advisory lock on the database and schema; a lock file in the
+Spark folder), taken before anything is written; on PostgreSQL it builds in schemas of its own
+and swaps them in with one transaction once the build passed, and a Ctrl-C says what each place
+holds (see `sbdk.runtarget`).
 A run reports its steps as they happen to a `RunReporter` (the command line prints them,
 `sbdk.summary`); problems the user can fix are raised as `sbdk.options.CliError`. A command
 line installs `install_first_interrupt_handler` first, so a Ctrl-C stops a run once, cleanly.
@@ -32,6 +36,7 @@ from sbdk.runfile import BuildDir, LockBusy, RunLock, publish, remove_leftovers
 if TYPE_CHECKING:
     from sbdk.generate import GenerateResult
     from sbdk.project import BuildOutcome
+    from sbdk.runtarget import RunTarget
 
 __all__ = ["GeneratedRaw", "RunReporter", "RunResult", "RunSummary", "generate_raw", "install_first_interrupt_handler",
            "read_summary", "run_pipeline"]
@@ -216,49 +221,104 @@ def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> 
 
 
 def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: RunReporter) -> RunResult:
-    """Generate into ``new``, build on the target engine and read the summary."""
-    from sbdk.progress import DbtProgress
-    from sbdk.project import BuildError, DbtProject, find_project_dir
+    """Generate into ``new``, build on the target engine, read the summary and commit the
+    engine's result (`sbdk.runtarget`: the engine's lock is taken before anything is written)."""
+    from sbdk.project import find_project_dir
+    from sbdk.runtarget import run_target
 
     project_dir = find_project_dir()  # before anything is written
-    generated = _generate(new, settings)
-    reporter.generated(generated)
-
     spark_dir = settings.spark_dir or defaults.spark_dir_for(db)
     engine = engine_for(settings.target, duckdb_path=new, spark_dir=spark_dir, memory_limit=settings.memory_limit)
+    target = run_target(engine)
+    try:
+        with _engine_locked(target, settings.target):
+            return _build_on(target, settings, new, db, project_dir, reporter)
+    except LockBusy as exc:  # the commit waited too long for a reader
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt as exc:
+        raise _interrupt(exc, db, target) from None
+    except Exception:
+        if interrupted():  # a Ctrl-C a client reported as its own error (DuckDB: "Query interrupted")
+            raise _interrupt(KeyboardInterrupt(), db, target) from None
+        raise
+    finally:
+        engine.close()
+
+
+def _interrupt(exc: KeyboardInterrupt, db: Path, target: RunTarget) -> KeyboardInterrupt:
+    """The interrupt of a run that stopped before its commit, saying what the engine holds."""
+    held = target.previous_result()
+    if held is None or isinstance(exc, InterruptedAfterWrite):
+        return exc
+    return InterruptedAfterWrite(f"{db} still holds the previous result; {held}")
+
+
+@contextmanager
+def _engine_locked(target: RunTarget, name: str) -> Iterator[RunTarget]:
+    """Hold the engine's lock (`RunTarget`); one line when it is busy or cannot be taken."""
+    try:
+        target.__enter__()
+    except LockBusy as exc:
+        raise CliError(str(exc)) from None
+    except _engine_errors() as exc:
+        raise CliError(f"{name}: {first_line(exc)}") from None
+    try:
+        yield target
+    finally:
+        target.__exit__(None, None, None)
+
+
+def _build_on(target: RunTarget, settings: RunSettings, new: Path, db: Path, project_dir: Path,
+              reporter: RunReporter) -> RunResult:
+    from sbdk.progress import DbtProgress
+    from sbdk.project import BuildError, DbtProject
+
+    generated = _generate(new, settings)
+    reporter.generated(generated)
+    engine = target.engine
     try:
         if settings.target != "duckdb":
-            engine.load_duckdb_tables(new, TABLE_NAMES)
+            target.load_raw(new, TABLE_NAMES)
             reporter.loaded(settings.target)
-        project = DbtProject(work_dir_for(db), {"as_of_date": settings.as_of.isoformat()},
+        project = DbtProject(work_dir_for(db), {"as_of_date": settings.as_of.isoformat(), **target.dbt_vars()},
                              project_dir=project_dir, threads=settings.threads, target=settings.target)
         progress = DbtProgress() if settings.progress else None
         with progress or nullcontext():
             outcome = project.build_file(engine, callbacks=[progress] if progress else [])
         reporter.built(outcome, settings)
         outcome.raise_for_errors()
-        summary = read_summary(engine, outcome.models)
+        summary = read_summary(engine, outcome.models, target.model_schema)
         reporter.summarized(summary)
+        target.commit()
     except BuildError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(_with_state(str(exc), target)) from None
     except _engine_errors() as exc:
-        raise CliError(f"{settings.target}: {first_line(exc)}") from None
+        if interrupted():
+            raise KeyboardInterrupt from None
+        raise CliError(_with_state(f"{settings.target}: {first_line(exc)}", target)) from None
     finally:
         engine.close()
     return RunResult(db=db, generated=generated, outcome=outcome, summary=summary)
 
 
-def read_summary(engine: Engine, models: Sequence[str]) -> RunSummary:
-    """Rows of every model built, and a short summary of the marts."""
-    model_rows = [(m, engine.scalar_row(f"select count(*) from {MODEL_SCHEMA}.{m}")[0]) for m in models]
+def _with_state(message: str, target: RunTarget) -> str:
+    """A failure's message, and what the engine holds when that is not the previous result."""
+    note = target.after_failure()
+    return f"{message}; {note}" if note else message
+
+
+def read_summary(engine: Engine, models: Sequence[str], schema: str = MODEL_SCHEMA) -> RunSummary:
+    """Rows of every model built, and a short summary of the marts (in ``schema``, a name of
+    the package's, unquoted: Spark and PostgreSQL quote differently)."""
+    model_rows = [(m, engine.scalar_row(f"select count(*) from {schema}.{m}")[0]) for m in models]
     revenue, orders, buyers = engine.scalar_row(
         "select coalesce(sum(total_revenue), 0), coalesce(sum(total_orders), 0), "
-        f"coalesce(sum(case when total_orders > 0 then 1 else 0 end), 0) from {MODEL_SCHEMA}.user_metrics")
+        f"coalesce(sum(case when total_orders > 0 then 1 else 0 end), 0) from {schema}.user_metrics")
     _, stages = engine.query(
-        f"select user_lifecycle_stage, count(*) as users from {MODEL_SCHEMA}.user_metrics "
+        f"select user_lifecycle_stage, count(*) as users from {schema}.user_metrics "
         "group by user_lifecycle_stage order by users desc, user_lifecycle_stage")
     _, dq = engine.query(
-        f"select source_table, data_quality_flag, row_count from {MODEL_SCHEMA}.data_quality_summary "
+        f"select source_table, data_quality_flag, row_count from {schema}.data_quality_summary "
         "order by source_table, case when data_quality_flag = 'valid' then 0 else 1 end, row_count desc, "
         "data_quality_flag")
     return RunSummary(model_rows=model_rows, revenue=revenue, orders=orders, buyers=buyers,
