@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -129,3 +130,68 @@ def test_a_closed_stdout_after_the_write_says_the_file_holds_it(tmp_path: Path) 
     assert proc.wait(timeout=300) == 141, err
     assert one_line(err) == f"sbdk: stdout was closed; {db} holds the new raw tables"
     assert raw_users(db) == 30
+
+
+# ---------------------------------------------------------------- settings (M2)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["run"], {"SBDK_DBT_THREADS": "abc"}, "$SBDK_DBT_THREADS=abc"),
+        (["run"], {"SBDK_DBT_THREADS": "0"}, "$SBDK_DBT_THREADS=0"),
+        (["run"], {"SBDK_DBT_THREADS": "-3"}, "$SBDK_DBT_THREADS=-3"),
+        (["run"], {"SBDK_DBT_THREADS": "1000"}, "from 1 to 64"),
+        (["run"], {"SBDK_DUCKDB_MEMORY_LIMIT": "garbage"}, "$SBDK_DUCKDB_MEMORY_LIMIT=garbage"),
+        (["run", "--memory-limit", "1000%"], {}, "--memory-limit"),
+        (["run", "--memory-limit", "1KB"], {}, "at least 64MiB"),
+        (["run", "--as-of", "9999-12-31"], {}, "--as-of"),
+        (["run", "--start", "1850-01-01"], {}, "--start"),
+        (["run", "--start", "2025-06-01", "--end", "2025-01-01"], {}, "--start 2025-06-01 is after --end"),
+        (["run", "--target", "postgres"], {"SBDK_PG_PORT": "notaport"}, "$SBDK_PG_PORT=notaport"),
+        (["run", "--target", "postgres"], {"PGPORT": "99999"}, "$PGPORT=99999"),
+        (["run", "--target", "spark"], {"SBDK_SPARK_SHUFFLE_PARTITIONS": "0"}, "$SBDK_SPARK_SHUFFLE_PARTITIONS"),
+        (["run"], {"SBDK_PROJECT_DIR": "no_such_project"}, "SBDK_PROJECT_DIR=no_such_project"),
+        (["generate", "--schema", " "], {}, "--schema"),
+    ],
+)
+def test_every_setting_is_checked_before_anything_is_written(
+        cli_in_process: Callable[..., int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], args: list[str], env: dict[str, str], needle: str) -> None:
+    for name in list(os.environ):
+        if name.startswith(("SBDK_", "PG")):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = cli_in_process([*args, "--users", "30", "--quiet"])
+    except SystemExit as exc:  # argparse's own refusal
+        code = exc.code
+    assert code == 2
+    line = one_line(capsys.readouterr().err)
+    assert needle in line, line
+    assert list(tmp_path.iterdir()) == [], "nothing may be written before the settings are checked"
+
+
+# ---------------------------------------------------------------- FIFOs and remote names (M7)
+
+
+@pytest.mark.parametrize("command", [["generate", "--users", "5"], ["run", "--users", "30"]])
+def test_a_fifo_is_refused_instead_of_waited_on(tmp_path: Path, command: list[str]) -> None:
+    fifo = tmp_path / "pipe.duckdb"
+    os.mkfifo(fifo)
+    result = subprocess.run([SBDK, *command, "--db", str(fifo)], cwd=tmp_path, env=ENV, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"--db {fifo} is a FIFO (named pipe), not a DuckDB file" in one_line(result.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.duckdb"]
+
+
+@pytest.mark.parametrize("name", ["md:foo", "motherduck:foo", "s3://bucket/x.duckdb"])
+def test_a_remote_database_name_is_refused(tmp_path: Path, name: str) -> None:
+    result = subprocess.run([SBDK, "generate", "--users", "5", "--db", name], cwd=tmp_path, env=ENV,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "is not a local file" in one_line(result.stderr)
+    assert list(tmp_path.iterdir()) == []

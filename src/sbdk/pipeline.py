@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from sbdk import defaults
+from sbdk._settings import check_generate_settings, check_run_settings
 from sbdk._signals import install_first_interrupt_handler, interrupted
 from sbdk.contract import TABLE_NAMES
 from sbdk.engines import MODEL_SCHEMA, Engine, engine_for
@@ -161,6 +162,7 @@ def generate_raw(settings: GenerateSettings) -> GeneratedRaw:
     from sbdk.generate import drop_leftover_tmp_tables
 
     db = settings.db
+    check_generate_settings(settings)
     check_writable(db)
     with _locked(db):
         try:
@@ -199,6 +201,7 @@ def _expected_flags(db: Path, settings: GenerateSettings) -> dict[str, dict[str,
 def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> RunResult:
     """Generate, build and summarise in a new file; publish it over ``settings.db`` only on
     success. Returns the result, whose ``db`` is the absolute path of the database."""
+    check_run_settings(settings)
     db = settings.db.resolve()
     check_writable(db)
     with _locked(db):
