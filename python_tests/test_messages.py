@@ -6,6 +6,7 @@ each one clear line."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -195,3 +196,57 @@ def test_a_remote_database_name_is_refused(tmp_path: Path, name: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "is not a local file" in one_line(result.stderr)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- dbt's variables (M6)
+
+
+def test_dbt_variables_that_change_the_build_are_not_passed_to_it(tmp_path: Path) -> None:
+    """DBT_EMPTY would build every model empty and DBT_EXCLUDE_RESOURCE_TYPES=test skip the
+    tests, and the run would still publish "passed"; a flag also wins over a bad variable of
+    the same setting (--threads over $SBDK_DBT_THREADS, --memory-limit over
+    $SBDK_DUCKDB_MEMORY_LIMIT)."""
+    db = tmp_path / "x.duckdb"
+    env = {**ENV, "DBT_EMPTY": "true", "DBT_EXCLUDE_RESOURCE_TYPES": "test", "DBT_ENGINE_EMPTY": "true",
+           "SBDK_DBT_THREADS": "abc", "SBDK_DUCKDB_MEMORY_LIMIT": "garbage"}
+    result = subprocess.run([SBDK, "run", "--users", "30", "--db", str(db), "--quiet", "--threads", "1",
+                             "--memory-limit", "1GB"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with duckdb.connect(str(db), read_only=True) as conn:
+        users = conn.execute("select count(*) from raw.raw_users").fetchone()[0]
+        staged = conn.execute("select count(*) from main.stg_users").fetchone()[0]
+        metrics = conn.execute("select count(*) from main.user_metrics").fetchone()[0]
+    assert users == staged == metrics == 30  # clean data: every generated user is a valid user
+    results = json.loads((tmp_path / "x.dbt" / "target" / "run_results.json").read_text())["results"]
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    assert len(tests) > 50 and {r["status"] for r in tests} == {"pass"}
+    assert f"dbt build: {len(results)} passed" in result.stdout
+
+
+# ---------------------------------------------------------------- nothing of dbt's on stdout (M1)
+
+
+def test_a_ctrl_c_while_dbt_starts_prints_no_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C while dbt reads its flags, before it has set up its own logging: dbt's
+    fallback logger would print the traceback of the KeyboardInterrupt on stdout, in colour
+    although stdout is no terminal."""
+    proc = run_script("""
+        import os, signal, sys, time
+        import dbt.cli.flags
+        from sbdk.cli import main
+
+        real = dbt.cli.flags.read_project_flags
+
+        def interrupted_here(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.3)  # the handler raises here
+            return real(*args, **kwargs)
+
+        dbt.cli.flags.read_project_flags = interrupted_here
+        sys.exit(main(["run", "--users", "30", "--db", "x.duckdb", "--quiet"]))
+    """, tmp_path)
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert one_line(proc.stderr) == "sbdk: interrupted; no result was written to x.duckdb"
+    assert "Traceback" not in proc.stdout and "\x1b[" not in proc.stdout and "KeyboardInterrupt" not in proc.stdout
+    assert proc.stdout.splitlines()[0].startswith("generated ") and len(proc.stdout.splitlines()) == 1

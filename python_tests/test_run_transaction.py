@@ -199,7 +199,7 @@ def test_full_disk_during_the_build(previous: tuple[Path, dict]) -> None:
     assert proc.returncode == 1, (proc.returncode, out[-2000:], err[-2000:])
     assert "generated " in out, "the disk should fill up during the build, not the generation"
     assert len(lines) == 1 and lines[0].startswith("sbdk: error: "), err[-3000:]
-    assert "Traceback" not in err and "Logging error" not in err
+    assert "Traceback" not in err + out and "Logging error" not in err and "\x1b[" not in out
     assert snapshot(db) == before
     assert leftovers(db.parent) == []
 

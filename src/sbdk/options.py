@@ -152,7 +152,7 @@ def _data_args(p: argparse.ArgumentParser, users_default: int | None, end_help: 
                    help="share of rows with injected data-quality problems, 0-0.5 (default 0)")
     p.add_argument("--no-progress", "--quiet", action="store_true", dest="no_progress",
                    help="no progress output (generation bar, dbt nodes)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors (and dbt's log)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,6 +224,8 @@ class RunSettings:
     progress: bool = False
     #: The Spark state folder ($SBDK_SPARK_DIR, else `sbdk.defaults.spark_dir_for` of the database).
     spark_dir: Path | None = None
+    #: Show dbt's own log on stdout (`--debug`).
+    debug: bool = False
 
     def __post_init__(self) -> None:
         end, as_of = run_dates(self.end, self.as_of)
@@ -273,7 +275,7 @@ def settings_from(args: argparse.Namespace) -> GenerateSettings | RunSettings:
     spark_dir = os.environ.get("SBDK_SPARK_DIR")
     return RunSettings(db=db, users=args.users, seed=args.seed, start=args.start, end=args.end, as_of=args.as_of,
                        dirty=args.dirty, threads=args.threads, memory_limit=args.memory_limit, target=args.target,
-                       progress=progress, spark_dir=Path(spark_dir) if spark_dir else None)
+                       progress=progress, spark_dir=Path(spark_dir) if spark_dir else None, debug=args.debug)
 
 
 def check_writable(db: Path) -> None:

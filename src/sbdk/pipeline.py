@@ -232,7 +232,8 @@ def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: Ru
             engine.load_duckdb_tables(new, TABLE_NAMES)
             reporter.loaded(settings.target)
         project = DbtProject(db.with_name(db.stem + ".dbt"), {"as_of_date": settings.as_of.isoformat()},
-                             project_dir=project_dir, threads=settings.threads, target=settings.target)
+                             project_dir=project_dir, threads=settings.threads, target=settings.target,
+                             console_log_level="debug" if settings.debug else "none")
         progress = DbtProgress() if settings.progress else None
         with progress or nullcontext():
             outcome = project.build_file(engine, callbacks=[progress] if progress else [])
