@@ -250,3 +250,73 @@ def test_a_ctrl_c_while_dbt_starts_prints_no_traceback(tmp_path: Path) -> None:
     assert one_line(proc.stderr) == "sbdk: interrupted; no result was written to x.duckdb"
     assert "Traceback" not in proc.stdout and "\x1b[" not in proc.stdout and "KeyboardInterrupt" not in proc.stdout
     assert proc.stdout.splitlines()[0].startswith("generated ") and len(proc.stdout.splitlines()) == 1
+
+
+# ---------------------------------------------------------------- a full disk at the publish (M3)
+
+
+def test_a_full_disk_at_the_publish_is_named_and_no_summary_is_printed(tmp_path: Path) -> None:
+    # the rename over the database fails with ENOSPC (a full folder entry block, a quota)
+    proc = run_script("""
+        import errno, os, sys
+        from sbdk.cli import main
+
+        assert main(["generate", "--users", "5", "--db", "keep.duckdb"]) == 0
+        print("-- run --", flush=True)
+        real_replace = os.replace
+
+        def replace(src, dst, *args, **kwargs):
+            if os.path.basename(dst) == "keep.duckdb":
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_replace(src, dst, *args, **kwargs)
+
+        os.replace = replace
+        sys.exit(main(["run", "--users", "30", "--db", "keep.duckdb", "--quiet"]))
+    """, tmp_path)
+    db = tmp_path / "keep.duckdb"
+    out = proc.stdout.split("-- run --")[1]
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    line = one_line(proc.stderr)
+    assert "out of disk space (No space left on device)" in line, line
+    assert f"{db} still holds the previous result" in line, line
+    assert "dbt build: " in out  # the build ran and passed ...
+    assert "rows per model" not in out and "now holds" not in out, out  # ... but nothing was published
+    assert raw_users(db) == 5 and model_tables(db) == []
+    assert not [p.name for p in tmp_path.iterdir() if "_sbdk_new_" in p.name]
+
+
+def test_a_write_ahead_log_left_by_a_full_disk_is_named(tmp_path: Path) -> None:
+    """The build's last checkpoint (when dbt closes the new file) needs disk space: without it
+    DuckDB keeps a write-ahead log beside the file. Here the build's writes end in such a log
+    (checkpoints off), and a file-size limit makes folding it in fail as a full disk does."""
+    proc = run_script("""
+        import resource, signal, sys
+        import duckdb
+        import sbdk.pipeline as pipeline
+        from sbdk.cli import main
+
+        real = pipeline._generate_and_build
+
+        def build_then_leave_a_log(settings, new, db, reporter):
+            result = real(settings, new, db, reporter)
+            with duckdb.connect(str(new)) as conn:
+                conn.execute("pragma disable_checkpoint_on_shutdown")
+                conn.execute("set checkpoint_threshold = '1TB'")
+                for k in range(4):  # row groups below the size DuckDB writes to the file at once
+                    conn.execute(f"create table main.padding_{k} as "
+                                 "select range as i, md5(range::varchar) as h from range(100000)")
+            # the disk is full from here on: the file cannot grow by another 256 KiB block
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            limit = new.stat().st_size + 2**16
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+            return result
+
+        pipeline._generate_and_build = build_then_leave_a_log
+        sys.exit(main(["run", "--users", "30", "--db", "fresh.duckdb", "--quiet"]))
+    """, tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    line = one_line(proc.stderr)
+    assert "out of disk space" in line and "the new result was not published" in line, line
+    assert "rows per model" not in proc.stdout and "now holds" not in proc.stdout, proc.stdout
+    assert not (tmp_path / "fresh.duckdb").exists()
+    assert not [p.name for p in tmp_path.iterdir() if "_sbdk_new_" in p.name]

@@ -6,12 +6,16 @@ A run is one transaction for the user: it holds an exclusive lock on `<db>.lock`
 to end, builds in a new file beside the database and renames it over the database only when
 the build succeeded, so the database always holds one complete result (see `sbdk.runfile`).
 A run reports its steps as they happen to a `RunReporter` (the command line prints them,
-`sbdk.summary`); problems the user can fix are raised as `sbdk.options.CliError`. A command
+`sbdk.summary`), its summary only once the result is published; problems the user can fix are
+raised as `sbdk.options.CliError` (a full disk at the publish named as such), and every setting
+is checked before anything is written (`sbdk._settings`). A command
 line installs `install_first_interrupt_handler` first, so a Ctrl-C stops a run once, cleanly.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -200,8 +204,10 @@ def _expected_flags(db: Path, settings: GenerateSettings) -> dict[str, dict[str,
 
 def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> RunResult:
     """Generate, build and summarise in a new file; publish it over ``settings.db`` only on
-    success. Returns the result, whose ``db`` is the absolute path of the database."""
+    success, then report the summary. Returns the result, whose ``db`` is the absolute path of
+    the database."""
     check_run_settings(settings)
+    reporter = reporter or _Silent()
     db = settings.db.resolve()
     check_writable(db)
     with _locked(db):
@@ -209,11 +215,71 @@ def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> 
         new = new_file_for(db)
         remove_file(new)
         try:
-            result = _generate_and_build(settings, new, db, reporter or _Silent())
-            publish(new, db)
+            result = _generate_and_build(settings, new, db, reporter)
+            _finish_new_file(new, db)
+            _publish(new, db)
         finally:
             remove_file(new)
+    # only now: a summary printed before a failed publish would describe a result nobody has
+    reporter.summarized(result.summary)
     return result
+
+
+# ---------------------------------------------------------------- the publish
+
+
+#: How a full disk (or a file-size limit) shows: errno, and the texts of DuckDB's errors.
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_DISK_FULL_TEXTS = ("no space left on device", "file too large", "disk quota exceeded", "out of disk space",
+                    "not enough space")
+
+
+def disk_full_cause(exc: BaseException | str) -> str | None:
+    """The text naming a full disk in ``exc`` (an OSError's errno or DuckDB's message), if any."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return os.strerror(exc.errno)
+    text = str(exc).lower()
+    return next((t for t in _DISK_FULL_TEXTS if t in text), None)
+
+
+def _not_published(exc: BaseException, db: Path, step: str) -> CliError:
+    full = disk_full_cause(exc)
+    cause = (f"out of disk space ({full}) in {db.parent}" if full
+             else f"{step} failed: {getattr(exc, 'strerror', None) or first_line(exc)}")
+    return CliError(f"{cause}; the new result was not published, {db} still holds the previous result"
+                    if db.exists() else f"{cause}; the new result was not published to {db}")
+
+
+def _finish_new_file(new: Path, db: Path) -> None:
+    """Fold a write-ahead log the build left into the new file (DuckDB checkpoints on close,
+    but only when it has the disk space: a full disk leaves the log behind), so the published
+    file is whole; a failure names its cause (a full disk, most likely)."""
+    import duckdb
+
+    wal = new.with_name(new.name + ".wal")
+    if not wal.exists():
+        return
+    try:
+        with duckdb.connect(str(new)) as conn:
+            conn.execute("checkpoint")
+    except duckdb.Error as exc:
+        raise _not_published(exc, db, "finishing the new file") from None
+    if wal.exists():
+        raise _not_published(RuntimeError(f"{new.name} kept its write-ahead log"), db, "finishing the new file")
+
+
+def _publish(new: Path, db: Path) -> None:
+    """`sbdk.runfile.publish`, its failures as one line saying what ``db`` holds."""
+    import duckdb
+
+    try:
+        publish(new, db)
+    except (OSError, duckdb.Error) as exc:
+        if new.exists() or not db.exists():
+            raise _not_published(exc, db, "the publish") from None
+        # renamed, only the folder's sync failed: the file holds the new result
+        raise CliError(f"{db} now holds the new result, but its folder could not be synced to disk: "
+                       f"{getattr(exc, 'strerror', None) or first_line(exc)}") from None
 
 
 def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: RunReporter) -> RunResult:
@@ -240,9 +306,9 @@ def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: Ru
         reporter.built(outcome, settings)
         outcome.raise_for_errors()
         summary = read_summary(engine, outcome.models)
-        reporter.summarized(summary)
     except BuildError as exc:
-        raise CliError(str(exc)) from None
+        full = disk_full_cause(str(exc))
+        raise CliError(f"out of disk space ({full}) during the build: {exc}" if full else str(exc)) from None
     except _engine_errors() as exc:
         raise CliError(f"{settings.target}: {first_line(exc)}") from None
     finally:
