@@ -246,10 +246,10 @@ def test_a_ctrl_c_while_dbt_starts_prints_no_traceback(tmp_path: Path) -> None:
         dbt.cli.flags.read_project_flags = interrupted_here
         sys.exit(main(["run", "--users", "30", "--db", "x.duckdb", "--quiet"]))
     """, tmp_path)
-    assert proc.returncode == 130, proc.stdout + proc.stderr
-    assert one_line(proc.stderr) == "sbdk: interrupted; no result was written to x.duckdb"
     assert "Traceback" not in proc.stdout and "\x1b[" not in proc.stdout and "KeyboardInterrupt" not in proc.stdout
     assert proc.stdout.splitlines()[0].startswith("generated ") and len(proc.stdout.splitlines()) == 1
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert one_line(proc.stderr) == "sbdk: interrupted; no result was written to x.duckdb"
 
 
 # ---------------------------------------------------------------- a full disk at the publish (M3)
