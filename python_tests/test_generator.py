@@ -787,6 +787,59 @@ def test_dirty_module_cases_cover_the_spec() -> None:
             assert flags.index(first) < flags.index(second) < flags.index("valid"), combo
 
 
+@pytest.fixture
+def contract_with_value_flags() -> Iterator[dict[str, tuple[str, str, tuple[str, ...]]]]:
+    """The contract with one more flag on users and on events, each declared only by the bad
+    values of one column (``ValueCase``): what a new value-level flag adds to the contract.
+    The generator's modules are reloaded to see it, and again afterwards."""
+    import dataclasses
+    import importlib
+
+    import sbdk.contract as contract
+
+    new = {"raw_users": ("invalid_email", "email", ("no at sign", "two@@ats")),
+           "raw_events": ("invalid_utm_source", "utm_source", ("%%", "utm?source"))}
+    tables = dict(contract.RAW_TABLES)
+    for name, (flag, column, texts) in new.items():
+        t = tables[name]
+        tables[name] = dataclasses.replace(t, flags=(*t.problems, flag, contract.VALID),
+                                           value_cases=(contract.ValueCase(flag, column, texts),))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(contract, "RAW_TABLES", tables)
+        mp.setattr(contract, "USERS", tables["raw_users"])
+        mp.setattr(contract, "EVENTS", tables["raw_events"])
+        importlib.reload(render_module)
+        importlib.reload(dirty_module)
+        try:
+            yield new
+        finally:
+            mp.undo()
+            importlib.reload(render_module)
+            importlib.reload(dirty_module)
+
+
+def test_a_flag_declared_by_bad_values_needs_no_injector(tmp_path: Path, contract_with_value_flags) -> None:
+    """A flag the contract declares by the bad values of a column is injected with no code of
+    its own: its rows carry those texts, as many as reported, and no other row does."""
+    db = tmp_path / "value_flags.duckdb"
+    result = generate(800, db_path=db, seed=5, dirty=0.3)
+    for table, (flag, column, texts) in contract_with_value_flags.items():
+        injected = result.injected[table][flag]
+        assert injected > 0, (table, flag)
+        written = _all(db, f'select "{column}" from raw.{table}')
+        assert sum(v in texts for (v,) in written) == injected, (table, flag)
+        assert {v for (v,) in written if v in texts} == set(texts), (table, flag)  # every text used
+
+
+def test_a_value_case_must_name_a_flag_and_a_column_of_its_table() -> None:
+    from sbdk.contract import USERS, ValueCase
+
+    for case in (ValueCase("no_such_flag", "email", ("x",)), ValueCase("missing_id", "no_such_column", ("x",)),
+                 ValueCase("missing_id", "email", ())):
+        with pytest.raises(ValueError, match="raw_users: value case"):
+            type(USERS)(USERS.name, USERS.staging_model, USERS.columns, USERS.flags, (case,))
+
+
 def test_locked_file_raises_and_writes_nothing(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -218,7 +218,7 @@ def test_dbt_variables_that_change_the_build_are_not_passed_to_it(tmp_path: Path
         staged = conn.execute("select count(*) from main.stg_users").fetchone()[0]
         metrics = conn.execute("select count(*) from main.user_metrics").fetchone()[0]
     assert users == staged == metrics == 30  # clean data: every generated user is a valid user
-    results = json.loads((tmp_path / "x.dbt" / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((tmp_path / "x.duckdb.dbt" / "target" / "run_results.json").read_text())["results"]
     tests = [r for r in results if r["unique_id"].startswith("test.")]
     assert len(tests) > 50 and {r["status"] for r in tests} == {"pass"}
     assert f"dbt build: {len(results)} passed" in result.stdout

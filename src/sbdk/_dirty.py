@@ -39,6 +39,10 @@ does a tie copy naming an unknown user that wins the tie-break (its original is 
 ``duplicate_id``). ``injected`` reports the rows per case before cascades; the flag of every
 row follows from applying the contract to the written rows (``_expected.expected_flags_for_file``).
 
+A flag the contract declares by bad values (``contract.ValueCase``: texts of one column that
+its rule rejects) needs no code here: its rows, chosen like any single in-place case, get one
+of those texts in that column (``_value_case_codes``).
+
 Valid values are written in varied formats (``T`` separator, ``Z`` or ``±HH:MM`` offsets that
 are applied to give UTC, ids with spaces, ``+`` or leading zeros, amounts like ``4990e-2``,
 upper-case or padded text, blank event types ...), all of which stay valid.
@@ -56,8 +60,8 @@ import pyarrow as pa
 
 from sbdk import _pools as P
 from sbdk._chunk import DAY, MINUTE, MS, SECOND, Chunk, build_emails, build_names, draw
-from sbdk._render import AMOUNT_GARBAGE, AMOUNT_RAW, ID_GARBAGE, TS_GARBAGE
-from sbdk.contract import EVENTS, ORDERS, USERS
+from sbdk._render import AMOUNT_GARBAGE, AMOUNT_RAW, ID_GARBAGE, TS_GARBAGE, value_code_column, value_slots
+from sbdk.contract import EVENTS, ORDERS, USERS, RawTable
 
 #: Every problem flag of each table, in the contract's order of precedence.
 USER_CASES = USERS.problems
@@ -275,6 +279,19 @@ def _size(s: slice) -> int:
     return s.stop - s.start
 
 
+def _value_case_codes(
+    rng: np.random.Generator, table: RawTable, parts: dict[str, np.ndarray], n_rows: int
+) -> dict[str, np.ndarray]:
+    """The ``bad__<column>`` codes of the table's value cases: the rows of each such case get
+    one of its texts (``_render.value_slots``), every other row of ``n_rows`` -1."""
+    texts, slots = value_slots(table.name)
+    codes = {column: np.full(n_rows, -1, dtype=np.int16) for column in texts}
+    for flag, (column, start, stop) in slots.items():
+        rows = parts[flag]
+        codes[column][rows] = rng.integers(start, stop, len(rows))
+    return {value_code_column(column): c for column, c in codes.items()}
+
+
 def dirty_tables(
     rng: np.random.Generator,
     chunk: Chunk,
@@ -295,7 +312,7 @@ def dirty_tables(
     events, injected["raw_events"] = _facts(
         rng,
         dirty,
-        cases=EVENT_CASES,
+        table=EVENTS,
         combos=EVENT_COMBOS,
         ids=chunk.event_id,
         owner=chunk.event_user,
@@ -313,7 +330,7 @@ def dirty_tables(
     orders, injected["raw_orders"] = _facts(
         rng,
         dirty,
-        cases=ORDER_CASES,
+        table=ORDERS,
         combos=ORDER_COMBOS,
         ids=chunk.order_id,
         owner=chunk.order_user,
@@ -425,6 +442,7 @@ def _users(
                 np.concatenate([fmt["ts_off"], fmt["ts_off_t"]]),
                 ts_raw,
             ),
+            **_value_case_codes(rng, USERS, parts, len(rows)),
         }
     )
     injected = {c: len(parts[c]) for c in (*USER_CASES, *USER_COMBOS)}
@@ -642,7 +660,7 @@ def _facts(
     rng: np.random.Generator,
     dirty: float,
     *,
-    cases: tuple[str, ...],
+    table: RawTable,
     combos: tuple[str, ...],
     ids: np.ndarray,
     owner: np.ndarray,
@@ -655,8 +673,9 @@ def _facts(
     text: dict[str, tuple[tuple[str, ...], np.ndarray, tuple, bool]],
     cents: np.ndarray | None = None,
 ) -> tuple[pa.Table, dict[str, int]]:
-    """Events or orders: inject ``cases`` and ``combos`` into rows of untouched users (cases
-    with ``duplicate_id`` as appended copies of such rows), render codes."""
+    """Events or orders: inject the table's problems and ``combos`` into rows of untouched
+    users (cases with ``duplicate_id`` as appended copies of such rows), render codes."""
+    cases = table.problems
     parts = _pick_facts(rng, dirty, cases, combos, len(ids), np.flatnonzero(user_ok[owner]))
     rows = _fact_rows(
         rng, parts, cases, combos, uid=chunk.user_id[owner].copy(), ts=ts.copy(),
@@ -710,6 +729,7 @@ def _facts(
             np.concatenate([rows.ts_raw, copies.ts_raw]),
         )
     )
+    cols.update(_value_case_codes(rng, table, parts, len(ids) + m))
     injected = {c: len(parts[c]) for c in (*cases, *combos)}
     return pa.table(cols), injected
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from sbdk._duckfile import connect_file
 from sbdk._sql import quote_ident as _q
 from sbdk.contract import FLAGS, TABLE_NAMES
 
@@ -265,7 +266,7 @@ def expected_flags_for_file(
 ) -> dict[str, dict[str, int]]:
     """Apply the contract to ``<schema>.raw_*`` of a DuckDB file (e.g. what ``generate`` wrote,
     with ``as_of_date`` its ``end``); {table: {flag: count}}, flags in order of precedence."""
-    conn = duckdb.connect(str(db_path), read_only=True)
+    conn = connect_file(db_path, read_only=True)
     try:
         conn.execute(f"SET memory_limit = '{FLAGS_MEMORY_LIMIT}'")
         tables = {t: f"{_q(schema)}.{_q(t)}" for t in TABLE_NAMES}

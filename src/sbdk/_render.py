@@ -5,13 +5,14 @@ columns of a raw table, and the texts that are no valid value under the contract
 Per value column ``c`` of a truth table: ``c_raw`` >= 0 picks a raw text (``ID_GARBAGE``,
 ``TS_GARBAGE``, ``AMOUNT_RAW``) instead of the value, ``c_fmt`` the way a value is written
 (the codes are listed with the weights in ``_dirty``), and for timestamps ``c_off`` the UTC
-offset in minutes of a local-time rendering.
+offset in minutes of a local-time rendering. A column with value cases in the contract
+(``contract.ValueCase``) also has ``bad__<column>``: >= 0 picks one of those texts instead.
 """
 
 from __future__ import annotations
 
 from sbdk._sql import quote_ident
-from sbdk.contract import COLUMNS, TABLE_NAMES
+from sbdk.contract import COLUMNS, RAW_TABLES, TABLE_NAMES
 
 #: Texts that are not ids under the contract (trim, optional sign, digits, 64-bit).
 ID_GARBAGE = (
@@ -146,9 +147,29 @@ def _check_against_contract() -> None:
 _check_against_contract()
 
 
+def value_slots(table: str) -> tuple[dict[str, tuple[str | None, ...]], dict[str, tuple[str, int, int]]]:
+    """The texts of the table's value cases (``contract.ValueCase``) per column, one case
+    after the other, and where each flag's texts lie: {flag: (column, start, stop)}."""
+    texts: dict[str, tuple[str | None, ...]] = {}
+    slots: dict[str, tuple[str, int, int]] = {}
+    for case in RAW_TABLES[table].value_cases:
+        start = len(texts.get(case.column, ()))
+        texts[case.column] = texts.get(case.column, ()) + case.texts
+        slots[case.flag] = (case.column, start, start + len(case.texts))
+    return texts, slots
+
+
+def value_code_column(column: str) -> str:
+    """The truth column whose code (>= 0) writes one of ``column``'s value-case texts."""
+    return f"bad__{column}"
+
+
 def render_select(table: str) -> str:
     """``SELECT <text columns> FROM {src}`` turning a truth table of ``_dirty.dirty_tables``
     into the VARCHAR raw table, columns in the contract's order."""
-    exprs = _EXPRESSIONS[table]
+    exprs = dict(_EXPRESSIONS[table])
+    for column, texts in value_slots(table)[0].items():
+        code = quote_ident(value_code_column(column))
+        exprs[column] = f"case when {code} >= 0 then ({_lit(texts)})[{code} + 1] else ({exprs[column]}) end"
     cols = ", ".join(f"({exprs[name]}) AS {quote_ident(name)}" for name in COLUMNS[table])
     return f"SELECT {cols} FROM {{src}}"

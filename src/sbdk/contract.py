@@ -20,6 +20,21 @@ VALID = "valid"
 
 
 @dataclass(frozen=True)
+class ValueCase:
+    """Raw texts of one column that the rule of ``flag`` rejects (and no earlier rule does).
+
+    A flag that a bad value in one column triggers is declared with one: the dirty
+    generator then writes these texts into rows of their own (``sbdk._dirty``), with no
+    code of its own for the flag. Flags about other rows (duplicates, unknown users) or
+    about dates have an injector in ``sbdk._dirty`` instead.
+    """
+
+    flag: str
+    column: str
+    texts: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
 class RawTable:
     """One raw table of the contract."""
 
@@ -33,6 +48,15 @@ class RawTable:
     #: The data-quality flags in order of precedence (the first rule that matches sets
     #: the flag), ``valid`` last.
     flags: tuple[str, ...]
+    #: The flags declared by bad values (see `ValueCase`), in order of precedence.
+    value_cases: tuple[ValueCase, ...] = ()
+
+    def __post_init__(self) -> None:
+        for case in self.value_cases:
+            if case.flag not in self.problems or case.column not in self.column_names or not case.texts:
+                raise ValueError(f"{self.name}: value case {case.flag!r} of column {case.column!r}: "
+                                 "the flag must be a problem of the table, the column one of its columns, "
+                                 "and at least one text given")
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -38,6 +38,7 @@ import pyarrow as pa
 from sbdk import _dirty, _render
 from sbdk import _pools as P
 from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
+from sbdk._duckfile import connect_file
 from sbdk._signals import raise_if_interrupted, sigint_deferred
 from sbdk._sql import quote_ident as _q
 from sbdk.contract import RAW_TABLES, TABLE_NAMES
@@ -276,7 +277,7 @@ def drop_leftover_tmp_tables(db_path: str | Path) -> list[str]:
     db_path = Path(db_path)
     if not db_path.exists():
         return []
-    with duckdb.connect(str(db_path)) as conn:
+    with connect_file(db_path) as conn:
         leftovers = conn.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_catalog = current_database() and starts_with(table_name, ?)", [TMP_PREFIX]
@@ -409,7 +410,8 @@ def generate(
         db_path.parent.mkdir(parents=True, exist_ok=True)
     P.get_pools()  # build the pools before the worker thread starts
 
-    conn = duckdb.connect(str(db_path))
+    # under a fixed catalog name: in raw.duckdb, "raw" would name the catalog and the schema
+    conn = connect_file(db_path)
     tmp_created = False
     try:
         conn.execute(f"SET threads = {max(1, min(4, os.cpu_count() or 1))}")

@@ -279,7 +279,11 @@ def settings_from(args: argparse.Namespace) -> GenerateSettings | RunSettings:
 
 
 def check_writable(db: Path) -> None:
-    """The folder of ``db`` exists (created if needed) and both can be written."""
+    """The name of ``db`` can be used and it is a file or nothing (`sbdk._files.check_path`);
+    its folder exists (created if needed) and both can be written."""
+    from sbdk._files import check_path
+
+    check_path(db)
     folder = db.parent if str(db.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)

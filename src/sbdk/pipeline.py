@@ -3,8 +3,10 @@
 (`sbdk.options.GenerateSettings`, `RunSettings`) to a result object, testable in-process.
 
 A run is one transaction for the user: it holds an exclusive lock on `<db>.lock` from start
-to end, builds in a new file beside the database and renames it over the database only when
-the build succeeded, so the database always holds one complete result (see `sbdk.runfile`).
+to end, builds in a new file in a private folder beside the database and renames it over the
+database only when the build succeeded, so the database always holds one complete result (see
+`sbdk.runfile`); it replaces only a file that is an sbdk result, and trusts no file beside the
+database that is a symbolic link or another user's (`sbdk._files`).
 A run reports its steps as they happen to a `RunReporter` (the command line prints them,
 `sbdk.summary`), its summary only once the result is published; problems the user can fix are
 raised as `sbdk.options.CliError` (a full disk at the publish named as such), and every setting
@@ -24,12 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from sbdk import defaults
+from sbdk._files import check_replaceable, prepare_work_dir, work_dir_for
 from sbdk._settings import check_generate_settings, check_run_settings
 from sbdk._signals import install_first_interrupt_handler, interrupted
 from sbdk.contract import TABLE_NAMES
 from sbdk.engines import MODEL_SCHEMA, Engine, engine_for
 from sbdk.options import CliError, GenerateSettings, InterruptedAfterWrite, RunSettings, check_writable, first_line
-from sbdk.runfile import LockBusy, RunLock, new_file_for, publish, remove_file, remove_leftovers
+from sbdk.runfile import BuildDir, LockBusy, RunLock, publish, remove_leftovers
 
 if TYPE_CHECKING:
     from sbdk.generate import GenerateResult
@@ -211,15 +214,14 @@ def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> 
     db = settings.db.resolve()
     check_writable(db)
     with _locked(db):
+        # what the run replaces and the files it trusts, checked before anything is written
+        check_replaceable(db)
+        prepare_work_dir(work_dir_for(db))
         remove_leftovers(db)
-        new = new_file_for(db)
-        remove_file(new)
-        try:
-            result = _generate_and_build(settings, new, db, reporter)
-            _finish_new_file(new, db)
-            _publish(new, db)
-        finally:
-            remove_file(new)
+        with BuildDir(db) as build:
+            result = _generate_and_build(settings, build.new, db, reporter)
+            _finish_new_file(build.new, db)
+            _publish(build.new, db)
     # only now: a summary printed before a failed publish would describe a result nobody has
     reporter.summarized(result.summary)
     return result
@@ -297,7 +299,7 @@ def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: Ru
         if settings.target != "duckdb":
             engine.load_duckdb_tables(new, TABLE_NAMES)
             reporter.loaded(settings.target)
-        project = DbtProject(db.with_name(db.stem + ".dbt"), {"as_of_date": settings.as_of.isoformat()},
+        project = DbtProject(work_dir_for(db), {"as_of_date": settings.as_of.isoformat()},
                              project_dir=project_dir, threads=settings.threads, target=settings.target,
                              console_log_level="debug" if settings.debug else "none")
         progress = DbtProgress() if settings.progress else None

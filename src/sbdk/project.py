@@ -172,7 +172,7 @@ class DbtProject:
         self.project_dir = Path(project_dir) if project_dir else find_project_dir()
         self.profiles_dir = Path(profiles_dir) if profiles_dir else self.project_dir
         self.work_dir = Path(work_dir)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.vars = dict(dbt_vars or {})
         self.threads = threads
         self.extra_args = list(extra_args or [])
