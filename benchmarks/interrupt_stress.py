@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -94,6 +95,7 @@ def main() -> int:
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
     env.pop("SBDK_DUCKDB_PATH", None)
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
         if args.target == "postgres":
             given = {k.upper(): v for k in ("host", "port", "user", "database") if (v := getattr(args, f"pg_{k}"))}
             if given or os.environ.get("SBDK_PG_HOST") or os.environ.get("PGHOST"):
