@@ -130,7 +130,7 @@ def dbt_project(dbt_projects: Callable[[dict], HarnessProject]) -> HarnessProjec
 @pytest.fixture
 def cli_in_process() -> Iterator[Callable[..., int]]:
     """``sbdk.cli.main`` called in this process, with what it installs for a command line (its
-    Ctrl-C handler, ``sys.unraisablehook``, ``logging.raiseExceptions``) put back afterwards,
+    Ctrl-C and SIGTERM handler, ``sys.unraisablehook``, ``logging.raiseExceptions``) put back afterwards,
     so the rest of the test session keeps pytest's own."""
     import logging
     import signal
@@ -139,9 +139,11 @@ def cli_in_process() -> Iterator[Callable[..., int]]:
     import sbdk._signals
     from sbdk.cli import main
 
-    saved = (signal.getsignal(signal.SIGINT), sys.unraisablehook, logging.raiseExceptions, sbdk._signals._handler)
+    handlers = {sig: signal.getsignal(sig) for sig in sbdk._signals.STOP_SIGNALS}
+    saved = (sys.unraisablehook, logging.raiseExceptions, sbdk._signals._handler)
     try:
         yield main
     finally:
-        signal.signal(signal.SIGINT, saved[0])
-        sys.unraisablehook, logging.raiseExceptions, sbdk._signals._handler = saved[1:]
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        sys.unraisablehook, logging.raiseExceptions, sbdk._signals._handler = saved

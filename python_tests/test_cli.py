@@ -70,7 +70,8 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path, args: list[str], need
 
 def test_start_after_end(tmp_path: Path) -> None:
     result = run_cli("generate", "--users", "10", "--start", "2025-06-01", "--end", "2025-01-01", cwd=tmp_path)
-    assert_one_line_error(result, 1, "start", "end")
+    assert_one_line_error(result, 2, "start", "end")
+    assert list(tmp_path.iterdir()) == [], "nothing may be written before the arguments are checked"
 
 
 def test_unwritable_path(tmp_path: Path) -> None:

@@ -199,6 +199,25 @@ def test_full_disk_during_the_build(previous: tuple[Path, dict]) -> None:
     assert proc.returncode == 1, (proc.returncode, out[-2000:], err[-2000:])
     assert "generated " in out, "the disk should fill up during the build, not the generation"
     assert len(lines) == 1 and lines[0].startswith("sbdk: error: "), err[-3000:]
-    assert "Traceback" not in err and "Logging error" not in err
+    assert "Traceback" not in err + out and "Logging error" not in err and "\x1b[" not in out
+    assert snapshot(db) == before
+    assert leftovers(db.parent) == []
+
+
+def test_sigterm_mid_build_is_handled_like_ctrl_c(previous: tuple[Path, dict]) -> None:
+    """`kill` (SIGTERM) stops a run as a Ctrl-C does: the same line, exit 143 (128 + 15), the
+    previous result kept and nothing left beside it (no waiting for the next command)."""
+    db, before = previous
+    proc = start(db, 3000)
+    output = Output(proc)
+    output.wait_for("[20/")
+    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=300)
+    err = proc.stderr.read()
+    assert proc.returncode == 143, (proc.returncode, err)
+    assert err.strip().splitlines() == [f"sbdk: interrupted; {db} still holds the previous result"], err
+    out = output.text()
+    assert "Traceback" not in out and "\x1b[" not in out, out[-3000:]
     assert snapshot(db) == before
     assert leftovers(db.parent) == []

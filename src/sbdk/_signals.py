@@ -4,6 +4,11 @@ A user (or a test) who presses Ctrl-C again while the first interrupt is being h
 must not cut the cleanup short: a ``KeyboardInterrupt`` raised inside a ``finally`` leaves
 temporary tables behind, and one raised inside a generator that is being closed by the
 garbage collector is printed as a traceback ("Exception ignored in ...").
+
+SIGTERM (``kill``, a service manager stopping the command) is handled like Ctrl-C: it raises
+``KeyboardInterrupt`` once, so the same cleanup runs and the same line is printed
+(`received_signal` tells the command line which one came, for its exit code). A closed
+stdout (``sbdk run | head``) stops the command the same way (`stop_for_closed_stdout`).
 """
 
 from __future__ import annotations
@@ -14,31 +19,37 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+#: The signals the command line stops on: Ctrl-C and ``kill``.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 @contextmanager
 def sigint_deferred() -> Iterator[None]:
-    """Hold SIGINT for the duration of the block.
+    """Hold SIGINT and SIGTERM for the duration of the block.
 
-    A Ctrl-C received inside the block is raised as ``KeyboardInterrupt`` when the block
-    ends normally; when the block ends with an exception (typically the first interrupt),
-    that exception goes on and the held signal is dropped. Outside the main thread, where
+    A Ctrl-C (or SIGTERM) received inside the block is raised as ``KeyboardInterrupt`` when
+    the block ends normally; when the block ends with an exception (typically the first
+    interrupt), that exception goes on and the held signal is dropped. Outside the main thread, where
     Python cannot change signal handlers, the block runs unshielded.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if received:
+        if _handler is not None and not _handler.received:
+            _handler.received, _handler.signum = True, received[0]
         raise KeyboardInterrupt
 
 
 class _FirstInterrupt:
-    """SIGINT handler of the command line: the first Ctrl-C raises ``KeyboardInterrupt``,
+    """SIGINT and SIGTERM handler of the command line: the first Ctrl-C (or SIGTERM) raises ``KeyboardInterrupt``,
     later ones are remembered but raise nothing, so the cleanup the first one started (and
     the garbage collection of its traceback) runs to its end without a second traceback."""
 
@@ -48,6 +59,10 @@ class _FirstInterrupt:
         self.redeliver = False
         #: inside `_unraisable`, where a raised interrupt would be printed again
         self.in_hook = False
+        #: the first signal received (SIGINT or SIGTERM)
+        self.signum: int | None = None
+        #: the stop was asked for because stdout was closed (`stop_for_closed_stdout`)
+        self.stdout_closed = False
 
     def __call__(self, signum: int, frame: object) -> None:
         if self.in_hook:
@@ -55,6 +70,8 @@ class _FirstInterrupt:
             return
         if self.received and not self.redeliver:
             return
+        if self.signum is None:
+            self.signum = signum
         self.received = True
         self.redeliver = False
         raise KeyboardInterrupt
@@ -98,10 +115,11 @@ _handler: _FirstInterrupt | None = None
 
 
 def install_first_interrupt_handler() -> None:
-    """Install the command line's SIGINT handler (main thread only)."""
+    """Install the command line's SIGINT and SIGTERM handler (main thread only)."""
     global _handler
     _handler = _FirstInterrupt()
-    signal.signal(signal.SIGINT, _handler)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _handler)
     sys.unraisablehook = _unraisable(sys.unraisablehook)
 
 
@@ -111,9 +129,32 @@ def ignore_interrupts() -> None:
     that the file still holds the previous result, or, once ``main`` has returned, end the
     process by the signal although it printed its result. Only in a command line (after
     `install_first_interrupt_handler`); elsewhere, e.g. a test calling `publish`, nothing
-    changes."""
+    changes. SIGTERM is ignored from here on too."""
     if _handler is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def received_signal() -> int | None:
+    """The first stop signal the command line received (SIGINT or SIGTERM), if any."""
+    return None if _handler is None else _handler.signum
+
+
+def stop_for_closed_stdout() -> None:
+    """Stop the command because its stdout was closed (called from any thread, on the first
+    failed write): the main thread gets a SIGINT, handled as a Ctrl-C, unless the command is
+    committed already (`ignore_interrupts`), in which case it finishes. Only in a command
+    line; elsewhere nothing happens."""
+    if _handler is None or _handler.stdout_closed:
+        return
+    _handler.stdout_closed = True
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+
+def stdout_was_closed() -> bool:
+    """Whether the command line's stdout was closed while it ran."""
+    return _handler is not None and _handler.stdout_closed
 
 
 def interrupted() -> bool:

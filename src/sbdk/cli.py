@@ -5,70 +5,116 @@
     sbdk run [--users N] [--seed S] [--as-of DATE] [--db PATH] [--dirty RATE] [--threads N] [--target ENGINE]
 
 Exit codes: 0 success, 1 a failed command (one line naming what failed), 2 bad usage,
-130 interrupted. Never a traceback, unless `--debug`.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 stdout closed (``sbdk run | head``).
+Never a traceback, unless `--debug`.
 """
 
 from __future__ import annotations
 
+# only light modules here: until `main` has installed the Ctrl-C handling, a Ctrl-C is
+# Python's own (a traceback); the command's modules (pyarrow, the generator) load after it
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sbdk.options import (
-    EXIT_ERROR,
-    CliError,
-    GenerateSettings,
-    InterruptedAfterWrite,
-    build_parser,
-    first_line,
-    settings_from,
+from sbdk._signals import (
+    ignore_interrupts,
+    install_first_interrupt_handler,
+    received_signal,
+    stdout_was_closed,
 )
-from sbdk.pipeline import generate_raw, install_first_interrupt_handler, run_pipeline
-from sbdk.summary import ConsoleReporter, print_generated, print_published
+from sbdk._stdout import guarded_stdout
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["build_parser", "main"]
 
+EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
+#: 128 + SIGTERM: stopped by `kill` (the same cleanup and line as a Ctrl-C)
+EXIT_TERMINATED = 143
+#: 128 + SIGPIPE: stdout was closed before the command had printed everything
+EXIT_STDOUT_CLOSED = 141
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command's argument parser (`sbdk.options.build_parser`)."""
+    from sbdk.options import build_parser as build
+
+    return build()
+
+
+def _previous(db: Path | None, existed: bool) -> str:
+    """What the database holds when a command stops before its commit point."""
+    if db is None:
+        return "nothing was written"
+    return f"{db} still holds the previous result" if existed else f"no result was written to {db}"
+
+
+def _stopped(where: str) -> int:
+    """The line and exit code of a command stopped by a signal or a closed stdout."""
+    # Python's shutdown restores the default handler: one more Ctrl-C then would turn
+    # the exit code into a death by signal
+    ignore_interrupts()
+    if stdout_was_closed():
+        print(f"sbdk: stdout was closed; {where}", file=sys.stderr)
+        return EXIT_STDOUT_CLOSED
+    print(f"sbdk: interrupted; {where}", file=sys.stderr)
+    return EXIT_TERMINATED if received_signal() == signal.SIGTERM else EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # first: a Ctrl-C while the arguments are parsed (which imports the generator) is an
-    # interrupt like any other, not a traceback
+    # first: a Ctrl-C while the modules load or the arguments are parsed (which imports the
+    # generator) is an interrupt like any other, not a traceback
     install_first_interrupt_handler()
     # dbt logs to a file; when the disk is full, every log call would print a
     # "--- Logging error ---" block: the command's own error line says it once
     logging.raiseExceptions = False
-    db: Path | None = None
-    debug = False
     try:
-        args = build_parser().parse_args(argv)
-        debug = args.debug
-        settings = settings_from(args)
-        db = settings.db
-        if isinstance(settings, GenerateSettings):
-            print_generated(generate_raw(settings), settings.db, settings.schema)
-        else:
-            print_published(run_pipeline(settings, ConsoleReporter()).db)
-        return 0
-    except CliError as exc:
-        print(f"sbdk: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt as exc:
-        # Python's shutdown restores the default handler: one more Ctrl-C then would turn
-        # exit 130 into a death by signal
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        where = (exc.where if isinstance(exc, InterruptedAfterWrite)
-                 else f"{db} still holds the previous result" if db is not None else "nothing was written")
-        print(f"sbdk: interrupted; {where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
-        if debug:
-            raise
-        print(f"sbdk: error: unexpected {type(exc).__name__}: {first_line(exc, 'no message')} "
-              "(run with --debug for details)", file=sys.stderr)
-        return EXIT_ERROR
+        from sbdk.options import CliError, GenerateSettings, InterruptedAfterWrite, first_line, settings_from
+        from sbdk.pipeline import generate_raw, run_pipeline
+        from sbdk.summary import ConsoleReporter, print_generated, print_published
+    except KeyboardInterrupt:
+        return _stopped("nothing was written")
+    db: Path | None = None
+    existed = False
+    debug = False
+    with guarded_stdout() as out:
+        try:
+            args = build_parser().parse_args(argv)
+            debug = args.debug
+            settings = settings_from(args)
+            db = settings.db
+            existed = db.exists()
+            if isinstance(settings, GenerateSettings):
+                generated = generate_raw(settings)
+                # the new tables are in place: a Ctrl-C from here on changes nothing
+                ignore_interrupts()
+                done = f"{settings.db} holds the new raw tables"
+                print_generated(generated, settings.db, settings.schema)
+            else:
+                published = run_pipeline(settings, ConsoleReporter()).db  # commits (ignores interrupts)
+                done = f"{published} now holds this result"
+                print_published(published)
+        except CliError as exc:
+            print(f"sbdk: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:
+            return _stopped(exc.where if isinstance(exc, InterruptedAfterWrite) else _previous(db, existed))
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+            if debug:
+                raise
+            print(f"sbdk: error: unexpected {type(exc).__name__}: {first_line(exc, 'no message')} "
+                  "(run with --debug for details)", file=sys.stderr)
+            return EXIT_ERROR
+    if out.closed_pipe:
+        print(f"sbdk: stdout was closed; {done}", file=sys.stderr)
+        return EXIT_STDOUT_CLOSED
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

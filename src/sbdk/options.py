@@ -51,11 +51,18 @@ def first_line(exc: BaseException, default: str | None = None) -> str:
 # ---------------------------------------------------------------- value types
 
 
+#: The dates the generator and the models handle (the generator's own limits).
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(9000, 12, 31)
+
+
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise argparse.ArgumentTypeError(f"must be a date from {FIRST_DATE} to {LAST_DATE}, got {text}")
+    return value
 
 
 def _whole_number(text: str, low: int, high: int | None = None) -> int:
@@ -96,18 +103,30 @@ def _threads(text: str) -> int:
 
 
 _MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)", re.IGNORECASE)
+#: The smallest memory limit a build is given: below it DuckDB fails on the first query.
+MIN_MEMORY_LIMIT = "64MiB"
+_MIN_MEMORY_BYTES = 64 * 2**20
+_UNIT_BYTES = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
 
 
 def memory_limit(text: str) -> str:
-    """A DuckDB memory limit: a size (3GB, 512MiB), a share of the machine's memory (50%),
-    or ``none`` (any case; returned as ``none``, the word DuckDB reads as no limit)."""
+    """A DuckDB memory limit: a size (3GB, 512MiB; at least `MIN_MEMORY_LIMIT`), a share of the
+    machine's memory (1% to 100%), or ``none`` (any case; returned as ``none``, the word
+    DuckDB reads as no limit)."""
     value = text.strip()
     if value.lower() == "none":
         return "none"
     if not _MEMORY.fullmatch(value):
         raise argparse.ArgumentTypeError(f"not a memory size such as 3GB, 512MiB or 50% (or none): {text!r}")
-    if float(re.match(r"[0-9.]+", value).group()) <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
+    number = float(re.match(r"[0-9.]+", value).group())
+    unit = value[len(re.match(r"[0-9.]+\s*", value).group()):].upper()
+    if unit == "%":
+        if not 0 < number <= 100:
+            raise argparse.ArgumentTypeError(f"a share of the memory must be more than 0% and at most 100%, "
+                                             f"got {text!r}")
+    elif number * _UNIT_BYTES[unit.removesuffix("B")] < _MIN_MEMORY_BYTES:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_MEMORY_LIMIT} (or a share such as 50%, or none), "
+                                         f"got {text!r}")
     return value
 
 
@@ -133,7 +152,7 @@ def _data_args(p: argparse.ArgumentParser, users_default: int | None, end_help: 
                    help="share of rows with injected data-quality problems, 0-0.5 (default 0)")
     p.add_argument("--no-progress", "--quiet", action="store_true", dest="no_progress",
                    help="no progress output (generation bar, dbt nodes)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors (and dbt's log)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,6 +224,8 @@ class RunSettings:
     progress: bool = False
     #: The Spark state folder ($SBDK_SPARK_DIR, else `sbdk.defaults.spark_dir_for` of the database).
     spark_dir: Path | None = None
+    #: Show dbt's own log on stdout (`--debug`).
+    debug: bool = False
 
     def __post_init__(self) -> None:
         end, as_of = run_dates(self.end, self.as_of)
@@ -254,7 +275,7 @@ def settings_from(args: argparse.Namespace) -> GenerateSettings | RunSettings:
     spark_dir = os.environ.get("SBDK_SPARK_DIR")
     return RunSettings(db=db, users=args.users, seed=args.seed, start=args.start, end=args.end, as_of=args.as_of,
                        dirty=args.dirty, threads=args.threads, memory_limit=args.memory_limit, target=args.target,
-                       progress=progress, spark_dir=Path(spark_dir) if spark_dir else None)
+                       progress=progress, spark_dir=Path(spark_dir) if spark_dir else None, debug=args.debug)
 
 
 def check_writable(db: Path) -> None:

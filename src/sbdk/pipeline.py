@@ -12,12 +12,16 @@ Spark folder), taken before anything is written; on PostgreSQL it builds in sche
 and swaps them in with one transaction once the build passed, and a Ctrl-C says what each place
 holds (see `sbdk.runtarget`).
 A run reports its steps as they happen to a `RunReporter` (the command line prints them,
-`sbdk.summary`); problems the user can fix are raised as `sbdk.options.CliError`. A command
+`sbdk.summary`), its summary only once the result is published; problems the user can fix are
+raised as `sbdk.options.CliError` (a full disk at the publish named as such), and every setting
+is checked before anything is written (`sbdk._settings`). A command
 line installs `install_first_interrupt_handler` first, so a Ctrl-C stops a run once, cleanly.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sbdk import defaults
 from sbdk._files import check_replaceable, prepare_work_dir, work_dir_for
+from sbdk._settings import check_generate_settings, check_run_settings
 from sbdk._signals import install_first_interrupt_handler, interrupted
 from sbdk.contract import TABLE_NAMES
 from sbdk.engines import MODEL_SCHEMA, Engine, engine_for
@@ -169,6 +174,7 @@ def generate_raw(settings: GenerateSettings) -> GeneratedRaw:
     from sbdk.generate import drop_leftover_tmp_tables
 
     db = settings.db
+    check_generate_settings(settings)
     check_writable(db)
     with _locked(db):
         try:
@@ -206,7 +212,10 @@ def _expected_flags(db: Path, settings: GenerateSettings) -> dict[str, dict[str,
 
 def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> RunResult:
     """Generate, build and summarise in a new file; publish it over ``settings.db`` only on
-    success. Returns the result, whose ``db`` is the absolute path of the database."""
+    success, then report the summary. Returns the result, whose ``db`` is the absolute path of
+    the database."""
+    check_run_settings(settings)
+    reporter = reporter or _Silent()
     db = settings.db.resolve()
     check_writable(db)
     with _locked(db):
@@ -215,9 +224,69 @@ def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> 
         prepare_work_dir(work_dir_for(db))
         remove_leftovers(db)
         with BuildDir(db) as build:
-            result = _generate_and_build(settings, build.new, db, reporter or _Silent())
-            publish(build.new, db)
+            result = _generate_and_build(settings, build.new, db, reporter)
+            _finish_new_file(build.new, db)
+            _publish(build.new, db)
+    # only now: a summary printed before a failed publish would describe a result nobody has
+    reporter.summarized(result.summary)
     return result
+
+
+# ---------------------------------------------------------------- the publish
+
+
+#: How a full disk (or a file-size limit) shows: errno, and the texts of DuckDB's errors.
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_DISK_FULL_TEXTS = ("no space left on device", "file too large", "disk quota exceeded", "out of disk space",
+                    "not enough space")
+
+
+def disk_full_cause(exc: BaseException | str) -> str | None:
+    """The text naming a full disk in ``exc`` (an OSError's errno or DuckDB's message), if any."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return os.strerror(exc.errno)
+    text = str(exc).lower()
+    return next((t for t in _DISK_FULL_TEXTS if t in text), None)
+
+
+def _not_published(exc: BaseException, db: Path, step: str) -> CliError:
+    full = disk_full_cause(exc)
+    cause = (f"out of disk space ({full}) in {db.parent}" if full
+             else f"{step} failed: {getattr(exc, 'strerror', None) or first_line(exc)}")
+    return CliError(f"{cause}; the new result was not published, {db} still holds the previous result"
+                    if db.exists() else f"{cause}; the new result was not published to {db}")
+
+
+def _finish_new_file(new: Path, db: Path) -> None:
+    """Fold a write-ahead log the build left into the new file (DuckDB checkpoints on close,
+    but only when it has the disk space: a full disk leaves the log behind), so the published
+    file is whole; a failure names its cause (a full disk, most likely)."""
+    import duckdb
+
+    wal = new.with_name(new.name + ".wal")
+    if not wal.exists():
+        return
+    try:
+        with duckdb.connect(str(new)) as conn:
+            conn.execute("checkpoint")
+    except duckdb.Error as exc:
+        raise _not_published(exc, db, "finishing the new file") from None
+    if wal.exists():
+        raise _not_published(RuntimeError(f"{new.name} kept its write-ahead log"), db, "finishing the new file")
+
+
+def _publish(new: Path, db: Path) -> None:
+    """`sbdk.runfile.publish`, its failures as one line saying what ``db`` holds."""
+    import duckdb
+
+    try:
+        publish(new, db)
+    except (OSError, duckdb.Error) as exc:
+        if new.exists() or not db.exists():
+            raise _not_published(exc, db, "the publish") from None
+        # renamed, only the folder's sync failed: the file holds the new result
+        raise CliError(f"{db} now holds the new result, but its folder could not be synced to disk: "
+                       f"{getattr(exc, 'strerror', None) or first_line(exc)}") from None
 
 
 def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: RunReporter) -> RunResult:
@@ -281,17 +350,19 @@ def _build_on(target: RunTarget, settings: RunSettings, new: Path, db: Path, pro
             target.load_raw(new, TABLE_NAMES)
             reporter.loaded(settings.target)
         project = DbtProject(work_dir_for(db), {"as_of_date": settings.as_of.isoformat(), **target.dbt_vars()},
-                             project_dir=project_dir, threads=settings.threads, target=settings.target)
+                             project_dir=project_dir, threads=settings.threads, target=settings.target,
+                             console_log_level="debug" if settings.debug else "none")
         progress = DbtProgress() if settings.progress else None
         with progress or nullcontext():
             outcome = project.build_file(engine, callbacks=[progress] if progress else [])
         reporter.built(outcome, settings)
         outcome.raise_for_errors()
         summary = read_summary(engine, outcome.models, target.model_schema)
-        reporter.summarized(summary)
         target.commit()
     except BuildError as exc:
-        raise CliError(_with_state(str(exc), target)) from None
+        full = disk_full_cause(str(exc))
+        message = f"out of disk space ({full}) during the build: {exc}" if full else str(exc)
+        raise CliError(_with_state(message, target)) from None
     except _engine_errors() as exc:
         if interrupted():
             raise KeyboardInterrupt from None

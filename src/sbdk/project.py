@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,9 +86,34 @@ class BuildOutcome:
             raise BuildError(f"dbt build failed: {detail}{more}{skipped}")
 
 
+#: The ``DBT_*`` variables of the caller's environment that reach a build: they change how
+#: dbt reports, never what a build does. Every other ``DBT_*`` (and ``DBT_ENGINE_*``) variable
+#: is left out of the build's environment: ``DBT_EMPTY`` would build empty models,
+#: ``DBT_EXCLUDE_RESOURCE_TYPES=test`` skip the tests, ``DBT_WARN_ERROR``, ``DBT_FAIL_FAST``,
+#: ``DBT_FULL_REFRESH``, ``DBT_DEFER``/``DBT_STATE``, ``DBT_STORE_FAILURES`` or
+#: ``DBT_MACRO_DEBUGGING`` change what "passed" means or what is written, and the paths, the
+#: target, the log and colour settings are the command's own (docs/cli.md lists them).
+PASSED_DBT_VARIABLES = ("DBT_SEND_ANONYMOUS_USAGE_STATS", "DBT_VERSION_CHECK", "DBT_PRINTER_WIDTH",
+                        "DBT_LOG_FORMAT_FILE", "DBT_LOG_FILE_MAX_BYTES", "DBT_INVOCATION_ENV")
+#: Prefixes of ``DBT_*`` variables that reach a build: values for ``env_var()`` and metadata.
+PASSED_DBT_PREFIXES = ("DBT_ENV_SECRET_", "DBT_ENV_CUSTOM_ENV_")
+
+
+def _passed_to_dbt(name: str) -> bool:
+    if not name.upper().startswith("DBT_"):
+        return True
+    plain = "DBT_" + name[len("DBT_ENGINE_"):] if name.upper().startswith("DBT_ENGINE_") else name
+    return plain.upper() in PASSED_DBT_VARIABLES or plain.upper().startswith(PASSED_DBT_PREFIXES)
+
+
 @contextmanager
 def _env(values: Mapping[str, str]) -> Iterator[None]:
-    old = {name: os.environ.get(name) for name in values}
+    """``values`` set in the environment, and the ``DBT_*`` variables a build must not see
+    (`PASSED_DBT_VARIABLES`) removed, for the life of the block."""
+    hidden = [name for name in os.environ if not _passed_to_dbt(name) and name not in values]
+    old = {name: os.environ.get(name) for name in [*values, *hidden]}
+    for name in hidden:
+        del os.environ[name]
     os.environ.update(values)
     try:
         yield
@@ -97,6 +123,15 @@ def _env(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _drop_dbt_fallback_logger() -> None:
+    """dbt logs to stdout, in colour, until an invocation has read its log settings: an error
+    (a Ctrl-C) before that, or in between, would print its traceback there. The invocation
+    sets up its own loggers (``--log-level``); until then nothing is logged."""
+    from dbt_common.events.event_manager_client import get_event_manager
+
+    get_event_manager().loggers.clear()
 
 
 def _close_duckdb_connections() -> None:
@@ -132,6 +167,7 @@ class DbtProject:
         threads: int | None = None,
         extra_args: list[str] | None = None,
         target: str = "duckdb",
+        console_log_level: str = "none",
     ) -> None:
         self.project_dir = Path(project_dir) if project_dir else find_project_dir()
         self.profiles_dir = Path(profiles_dir) if profiles_dir else self.project_dir
@@ -141,6 +177,8 @@ class DbtProject:
         self.threads = threads
         self.extra_args = list(extra_args or [])
         self.target = target
+        #: dbt's own output on stdout: "none" (the default) or a dbt log level
+        self.console_log_level = console_log_level
 
     def _args(self, command: str, *extra: str) -> list[str]:
         args = [
@@ -154,8 +192,11 @@ class DbtProject:
             # nothing of dbt's on the console: its errors come back in the result, and an
             # interrupted build would print its cancellations and the traceback of the
             # KeyboardInterrupt (coloured even off a terminal); all of it goes to the log file
-            "--log-level", "none",
+            # (``console_log_level`` "debug" shows it, for `sbdk --debug`), without colour codes
+            "--log-level", self.console_log_level,
             "--log-level-file", "debug",
+            "--use-colors" if self.console_log_level != "none" and sys.stdout.isatty() else "--no-use-colors",
+            "--no-use-colors-file",
         ]
         if self.threads:
             args += ["--threads", str(self.threads)]
@@ -166,8 +207,11 @@ class DbtProject:
         """One dbt command; ``manifest``: a parsed manifest to reuse instead of parsing."""
         from dbt.cli.main import dbtRunner
 
+        _drop_dbt_fallback_logger()
         runner = dbtRunner(manifest=manifest, callbacks=list(callbacks) or None)
-        with _env({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        # the threads given win over $SBDK_DBT_THREADS, which the profile reads as well
+        threads = {"SBDK_DBT_THREADS": str(self.threads)} if self.threads else {}
+        with _env({**env, **threads, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             try:
                 return runner.invoke(args)
             finally:
