@@ -124,33 +124,41 @@ def test_two_runs_on_one_file(tmp_path: Path, when: str) -> None:
     assert leftovers(tmp_path) == []
 
 
-def assert_one_clean_interrupt(code: int, out: str, err: str, db: Path) -> None:
-    """Exit 130, one line on stderr, and nothing of dbt's on stdout (it goes to dbt's log file)."""
-    assert code == 130, (code, err)
+def signal_at(proc: subprocess.Popen, output: Output, moment: str, sig: int, *, folder: Path,
+              parse_after: str) -> None:
+    """Send ``sig`` to a run at a moment: ``generation`` (once its new file exists in
+    ``folder``: a fixed sleep could land while a loaded machine still imports the command's
+    modules, before its Ctrl-C handling is in place), ``parse`` (a second after the line
+    starting with ``parse_after``) or a node line such as ``[20/`` mid-build."""
+    if moment == "generation":
+        deadline = time.monotonic() + 120
+        while not leftovers(folder) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    elif moment == "parse":
+        output.wait_for(parse_after)
+        time.sleep(1.0)
+    else:
+        output.wait_for(moment)
+    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
+    proc.send_signal(sig)
+
+
+def assert_one_clean_interrupt(code: int, out: str, err: str, db: Path, exit_code: int = 130) -> None:
+    """Exit 130 (143 for SIGTERM), one line on stderr, and nothing of dbt's on stdout (it goes
+    to dbt's log file)."""
+    assert code == exit_code, (code, err)
     assert err.strip().splitlines() == [f"sbdk: interrupted; {db} still holds the previous result"], err
     assert "Traceback" not in out and "\x1b[" not in out and "CANCEL" not in out, out[-3000:]
 
 
-@pytest.mark.parametrize("moment", ["generation", "parse", "build"])
+@pytest.mark.parametrize("moment", ["generation", "parse", "[20/"], ids=["generation", "parse", "build"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], moment: str, sig: int) -> None:
     db, before = previous
     proc = start(db, 200_000 if moment == "generation" else 20_000)
     output = Output(proc)
-    if moment == "generation":
-        # once the new file exists (a fixed sleep could land while a loaded machine still
-        # imports the command's modules, before its Ctrl-C handling is in place)
-        deadline = time.monotonic() + 120
-        while not leftovers(db.parent) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        time.sleep(0.5)
-    elif moment == "parse":
-        output.wait_for("generated ")
-        time.sleep(1.0)
-    else:
-        output.wait_for("[20/")
-    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
-    proc.send_signal(sig)
+    signal_at(proc, output, moment, sig, folder=db.parent, parse_after="generated ")
     proc.wait(timeout=300)
     err = proc.stderr.read()
     out = output.text()
@@ -169,18 +177,21 @@ def test_interrupted_run_keeps_the_previous_result(previous: tuple[Path, dict], 
     assert leftovers(db.parent) == []
 
 
-def test_ctrl_c_as_the_build_starts(previous: tuple[Path, dict]) -> None:
-    """A Ctrl-C as the first node finishes (dbt still starting its threads): the same single
-    line, and no traceback or cancellation messages of dbt's (mid-build: the `build` case of
-    test_interrupted_run_keeps_the_previous_result)."""
+@pytest.mark.parametrize(("sig", "line", "exit_code"), [(signal.SIGINT, "[1/", 130), (signal.SIGTERM, "[20/", 143)],
+                         ids=["SIGINT-as-the-build-starts", "SIGTERM-mid-build"])
+def test_a_signal_during_the_build_keeps_the_previous_result(previous: tuple[Path, dict], sig: int, line: str,
+                                                            exit_code: int) -> None:
+    """A Ctrl-C as the first node finishes (dbt still starting its threads; mid-build: the
+    `build` case of test_interrupted_run_keeps_the_previous_result), and `kill` (SIGTERM)
+    mid-build, handled like a Ctrl-C: the same single line, exit 130 or 143 (128 + 15), no
+    traceback or cancellation messages of dbt's, the previous result kept and nothing left
+    beside it (no waiting for the next command)."""
     db, before = previous
     proc = start(db, 3000)
     output = Output(proc)
-    output.wait_for("[1/")
-    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
-    proc.send_signal(signal.SIGINT)
+    signal_at(proc, output, line, sig, folder=db.parent, parse_after="generated ")
     proc.wait(timeout=300)
-    assert_one_clean_interrupt(proc.returncode, output.text(), proc.stderr.read(), db)
+    assert_one_clean_interrupt(proc.returncode, output.text(), proc.stderr.read(), db, exit_code)
     assert snapshot(db) == before
     assert leftovers(db.parent) == []
 
@@ -200,24 +211,5 @@ def test_full_disk_during_the_build(previous: tuple[Path, dict]) -> None:
     assert "generated " in out, "the disk should fill up during the build, not the generation"
     assert len(lines) == 1 and lines[0].startswith("sbdk: error: "), err[-3000:]
     assert "Traceback" not in err + out and "Logging error" not in err and "\x1b[" not in out
-    assert snapshot(db) == before
-    assert leftovers(db.parent) == []
-
-
-def test_sigterm_mid_build_is_handled_like_ctrl_c(previous: tuple[Path, dict]) -> None:
-    """`kill` (SIGTERM) stops a run as a Ctrl-C does: the same line, exit 143 (128 + 15), the
-    previous result kept and nothing left beside it (no waiting for the next command)."""
-    db, before = previous
-    proc = start(db, 3000)
-    output = Output(proc)
-    output.wait_for("[20/")
-    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=300)
-    err = proc.stderr.read()
-    assert proc.returncode == 143, (proc.returncode, err)
-    assert err.strip().splitlines() == [f"sbdk: interrupted; {db} still holds the previous result"], err
-    out = output.text()
-    assert "Traceback" not in out and "\x1b[" not in out, out[-3000:]
     assert snapshot(db) == before
     assert leftovers(db.parent) == []

@@ -25,7 +25,7 @@ import pytest
 from sbdk.engines import PostgresEngine
 from sbdk.options import InterruptedAfterWrite, RunSettings, first_line
 from sbdk.pipeline import _Silent, run_pipeline
-from test_run_transaction import ENV, SBDK, Output, leftovers
+from test_run_transaction import ENV, SBDK, Output, leftovers, signal_at
 
 SCHEMAS = ("raw", "main")
 ASIDE = ("raw__sbdk_new", "main__sbdk_new")
@@ -128,7 +128,7 @@ def _pg_place(engine: PostgresEngine) -> str:
 
 
 @pytest.mark.engines("postgres", duckdb=False)
-@pytest.mark.parametrize("moment", ["generation", "parse", "build"])
+@pytest.mark.parametrize("moment", ["generation", "parse", "[20/"], ids=["generation", "parse", "build"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_pg_run_keeps_the_previous_result(previous_pg: tuple[PostgresEngine, dict], tmp_path: Path,
                                                       moment: str, sig: int) -> None:
@@ -136,19 +136,8 @@ def test_interrupted_pg_run_keeps_the_previous_result(previous_pg: tuple[Postgre
     db = tmp_path / "run.duckdb"
     proc = start_pg(db, engine, 200_000 if moment == "generation" else 3_000)
     output = Output(proc)
-    if moment == "generation":
-        # once the new DuckDB file exists (the PostgreSQL lock is taken by then)
-        deadline = time.monotonic() + 120
-        while not leftovers(tmp_path) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        time.sleep(0.5)
-    elif moment == "parse":
-        output.wait_for("loaded the raw tables into postgres")
-        time.sleep(1.0)
-    else:
-        output.wait_for("[20/")
-    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
-    proc.send_signal(sig)
+    # generation: once the new DuckDB file exists (the PostgreSQL lock is taken by then)
+    signal_at(proc, output, moment, sig, folder=tmp_path, parse_after="loaded the raw tables into postgres")
     proc.wait(timeout=300)
     err, out = proc.stderr.read(), output.text()
     if sig == signal.SIGINT:
@@ -160,7 +149,7 @@ def test_interrupted_pg_run_keeps_the_previous_result(previous_pg: tuple[Postgre
     else:
         assert proc.returncode == -signal.SIGKILL
     assert pg_snapshot(engine) == before
-    if sig == signal.SIGKILL and moment == "build":
+    if sig == signal.SIGKILL and moment == "[20/":
         # what the killed run left aside (both schemas, its queries maybe still running) goes
         # with the next run, which builds and swaps in (once: a build costs about 20 s)
         assert schemas(engine) == ["main", "main__sbdk_new", "raw", "raw__sbdk_new"]

@@ -47,6 +47,16 @@ class LockBusy(RuntimeError):
     """Another sbdk command holds the file."""
 
 
+def flock_or_busy(fd: int, what: str) -> None:
+    """An exclusive, non-blocking ``flock`` on ``fd``, or `LockBusy` naming ``what`` and the
+    holder's pid (which the holder writes into the file)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        raise LockBusy(f"{what} is in use by another sbdk command (pid {holder}); wait for it to finish") from None
+
+
 def lock_path(db: Path) -> Path:
     return db.with_name(db.name + ".lock")
 
@@ -96,12 +106,7 @@ class RunLock:
                     raise UsageError(f"{self.path} is not a lock file of sbdk's (it is another file or has other "
                                      "names); not using it: remove it")
                 refuse_foreign(self.path, st, "the lock file")
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-                    raise LockBusy(f"{self.db} is in use by another sbdk command (pid {holder}); "
-                                   "wait for it to finish") from None
+                flock_or_busy(fd, str(self.db))
                 # the holder that just ended removed the file: lock the one now in its place
                 if not _same_file(self.path, st):
                     os.close(fd)

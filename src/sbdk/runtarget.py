@@ -38,7 +38,6 @@ No engine here has incremental models: every run replaces the whole result.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import stat
@@ -50,7 +49,7 @@ from typing import Any
 from sbdk._signals import ignore_interrupts
 from sbdk._sql import quote_ident as _q
 from sbdk.engines import MODEL_SCHEMA, RAW_SCHEMA, Engine, PostgresEngine, SparkEngine
-from sbdk.runfile import LockBusy
+from sbdk.runfile import LockBusy, flock_or_busy
 
 __all__ = ["ASIDE_SUFFIX", "LockBusy", "PostgresTarget", "RunTarget", "SparkTarget", "aside", "run_target"]
 
@@ -284,12 +283,7 @@ def lock_folder(folder: Path) -> int:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(f"{path} is not a regular file")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise LockBusy(f"the Spark folder {folder} is in use by another sbdk command (pid {holder}); "
-                           "wait for it to finish") from None
+        flock_or_busy(fd, f"the Spark folder {folder}")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     except BaseException:
