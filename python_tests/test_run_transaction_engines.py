@@ -14,6 +14,8 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -143,7 +145,8 @@ def test_interrupted_pg_run_keeps_the_previous_result(previous_pg: tuple[Postgre
     if sig == signal.SIGINT:
         assert proc.returncode == 130, (proc.returncode, err)
         assert err.strip().splitlines() == [
-            f"sbdk: interrupted; {db} still holds the previous result; so do {_pg_place(engine)}"], err
+            f"sbdk: interrupted; no result was written to {db}; {_pg_place(engine)} still hold the previous "
+            "result"], err
         assert "Traceback" not in out, out[-3000:]
         assert schemas(engine) == ["main", "raw"]  # the aside schemas dropped on the way out
     else:
@@ -250,6 +253,39 @@ def test_failed_pg_build_keeps_the_previous_result(previous_pg: tuple[PostgresEn
     assert schemas(engine) == ["main", "raw"]
 
 
+@pytest.mark.engines("postgres", duckdb=False)
+def test_a_full_disk_at_the_file_publish_after_the_swap_says_postgres_holds_the_new_result(
+        previous_pg: tuple[PostgresEngine, dict], tmp_path: Path) -> None:
+    """The schemas are swapped in before the DuckDB file is renamed into place: when that
+    rename fails (ENOSPC), the one line says the file holds the previous result and the
+    schemas the new one, as they do."""
+    engine, _ = previous_pg
+    script = textwrap.dedent("""
+        import errno, os, sys
+        from sbdk.cli import main
+
+        assert main(["generate", "--users", "5", "--db", "keep.duckdb"]) == 0
+        real_replace = os.replace
+
+        def replace(src, dst, *args, **kwargs):
+            if os.path.basename(dst) == "keep.duckdb":
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_replace(src, dst, *args, **kwargs)
+
+        os.replace = replace
+        sys.exit(main(["run", "--users", "120", "--db", "keep.duckdb", "--target", "postgres", "--quiet"]))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**ENV, **engine.dbt_env()},
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "out of disk space" in lines[0] and f"{tmp_path / 'keep.duckdb'} still holds the previous result" in lines[0]
+    assert lines[0].endswith(f"but {_pg_place(engine)} hold the new result (run again to bring the file in line)")
+    assert_consistent(engine, 120)  # the new result, whole
+    assert schemas(engine) == ["main", "raw"]
+
+
 # ---------------------------------------------------------------- Spark (no Spark session)
 
 
@@ -285,7 +321,8 @@ def test_spark_run_interrupted_before_loading_says_the_warehouse_holds_the_previ
     with pytest.raises(KeyboardInterrupt) as caught:
         run_pipeline(settings, _InterruptAfterGenerating())
     assert isinstance(caught.value, InterruptedAfterWrite), repr(caught.value)
-    assert caught.value.where == f"{db} still holds the previous result; so does the Spark warehouse in {spark}"
+    assert caught.value.where == (f"no result was written to {db}; the Spark warehouse in {spark} still holds the "
+                                  "previous result")
     assert not db.exists() and [p.name for p in spark.iterdir()] == ["sbdk.lock"]
     # the lock went with the run
     fd = os.open(spark / "sbdk.lock", os.O_RDWR)
@@ -311,6 +348,6 @@ def test_spark_run_interrupted_after_loading_says_the_warehouse_may_hold_a_mix(t
     assert proc.returncode == 130, (proc.returncode, output.text()[-2000:], err)
     # (the JVM writes its own start-up warnings to stderr before: not sbdk's lines)
     assert [line for line in err.splitlines() if line.startswith("sbdk")] == [
-        f"sbdk: interrupted; {db} still holds the previous result; the Spark warehouse in {spark} may hold a mix "
+        f"sbdk: interrupted; no result was written to {db}; the Spark warehouse in {spark} may hold a mix "
         "of this run's tables and the previous ones (Spark replaces them one by one); the next run replaces them "
         "all"], err

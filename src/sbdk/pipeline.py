@@ -70,6 +70,9 @@ class RunResult:
     generated: GenerateResult
     outcome: BuildOutcome
     summary: RunSummary
+    #: What holds the result besides the DuckDB file (PostgreSQL's schemas, the Spark
+    #: warehouse), committed before the file is published; None on DuckDB.
+    engine_result: str | None = None
 
 
 class RunReporter(Protocol):
@@ -225,8 +228,14 @@ def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> 
         remove_leftovers(db)
         with BuildDir(db) as build:
             result = _generate_and_build(settings, build.new, db, reporter)
-            _finish_new_file(build.new, db)
-            _publish(build.new, db)
+            try:
+                _finish_new_file(build.new, db)
+                _publish(build.new, db)
+            except CliError as exc:
+                if result.engine_result is None:
+                    raise
+                # the engine's commit came first: say that it holds the new result
+                raise CliError(f"{exc}; but {result.engine_result} (run again to bring the file in line)") from None
     # only now: a summary printed before a failed publish would describe a result nobody has
     reporter.summarized(result.summary)
     return result
@@ -270,6 +279,8 @@ def _finish_new_file(new: Path, db: Path) -> None:
         with duckdb.connect(str(new)) as conn:
             conn.execute("checkpoint")
     except duckdb.Error as exc:
+        if interrupted():  # DuckDB reports the query a Ctrl-C cancelled as an error
+            raise KeyboardInterrupt from None
         raise _not_published(exc, db, "finishing the new file") from None
     if wal.exists():
         raise _not_published(RuntimeError(f"{new.name} kept its write-ahead log"), db, "finishing the new file")
@@ -315,11 +326,13 @@ def _generate_and_build(settings: RunSettings, new: Path, db: Path, reporter: Ru
 
 
 def _interrupt(exc: KeyboardInterrupt, db: Path, target: RunTarget) -> KeyboardInterrupt:
-    """The interrupt of a run that stopped before its commit, saying what the engine holds."""
-    held = target.previous_result()
-    if held is None or isinstance(exc, InterruptedAfterWrite):
+    """The interrupt of a run that stopped before its commit, saying what the engine holds
+    (and the DuckDB file, or that none was written when there was none before)."""
+    if target.previous_result() is None:
         return exc
-    return InterruptedAfterWrite(f"{db} still holds the previous result; {held}")
+    if db.exists():
+        return InterruptedAfterWrite(f"{db} still holds the previous result; {target.previous_result()}")
+    return InterruptedAfterWrite(f"no result was written to {db}; {target.previous_result(alone=True)}")
 
 
 @contextmanager
@@ -369,7 +382,7 @@ def _build_on(target: RunTarget, settings: RunSettings, new: Path, db: Path, pro
         raise CliError(_with_state(f"{settings.target}: {first_line(exc)}", target)) from None
     finally:
         engine.close()
-    return RunResult(db=db, generated=generated, outcome=outcome, summary=summary)
+    return RunResult(db=db, generated=generated, outcome=outcome, summary=summary, engine_result=target.new_result())
 
 
 def _with_state(message: str, target: RunTarget) -> str:

@@ -223,13 +223,6 @@ def _run_alive(folder: Path) -> bool:
     return False
 
 
-def remove_file(path: Path) -> None:
-    """A DuckDB file, its write-ahead log and its spill folder, if present."""
-    for item in (path, path.with_name(path.name + ".wal")):
-        item.unlink(missing_ok=True)
-    shutil.rmtree(path.with_name(path.name + ".tmp"), ignore_errors=True)
-
-
 def remove_leftovers(db: Path) -> list[Path]:
     """Remove the build folders of dead runs on ``db`` (call with the lock held); returns
     them. Only this user's folders (not symbolic links) whose ``run.lock`` no one holds."""

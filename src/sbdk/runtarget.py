@@ -46,9 +46,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sbdk._files import refuse_foreign
 from sbdk._signals import ignore_interrupts
 from sbdk._sql import quote_ident as _q
 from sbdk.engines import MODEL_SCHEMA, RAW_SCHEMA, Engine, PostgresEngine, SparkEngine
+from sbdk.options import UsageError
 from sbdk.runfile import LockBusy, flock_or_busy
 
 __all__ = ["ASIDE_SUFFIX", "LockBusy", "PostgresTarget", "RunTarget", "SparkTarget", "aside", "run_target"]
@@ -105,10 +107,16 @@ class RunTarget:
         """What the engine holds after a failed build, when that is not the previous result."""
         return None
 
-    def previous_result(self) -> str | None:
-        """What the engine holds after a run that stopped before its commit (a phrase that
-        follows "... still holds the previous result"), None when there is nothing beyond
-        the DuckDB file to say."""
+    def new_result(self) -> str | None:
+        """What holds this run's result besides the DuckDB file once the build passed (its
+        commit done), None when the DuckDB file is the result."""
+        return None
+
+    def previous_result(self, alone: bool = False) -> str | None:
+        """What the engine holds after a run that stopped before its commit: a phrase that
+        follows "<db> still holds the previous result; " (``alone``: one that follows "no
+        result was written to <db>; ", when there was no DuckDB file before), None when there
+        is nothing beyond the DuckDB file to say."""
         return None
 
 
@@ -216,8 +224,11 @@ class PostgresTarget(RunTarget):
             cur.close()
         self.committed = True
 
-    def previous_result(self) -> str:
-        return f"so do {self.place()}"
+    def new_result(self) -> str:
+        return f"{self.place()} hold the new result"
+
+    def previous_result(self, alone: bool = False) -> str:
+        return f"{self.place()} still hold the previous result" if alone else f"so do {self.place()}"
 
 
 def _lock_not_available() -> type[Exception]:
@@ -264,9 +275,13 @@ class SparkTarget(RunTarget):
     def after_failure(self) -> str | None:
         return self.previous_result() if self.touched else None
 
-    def previous_result(self) -> str:
+    def new_result(self) -> str:
+        return f"the Spark warehouse in {self.folder} holds the new result"
+
+    def previous_result(self, alone: bool = False) -> str:
         if not self.touched:
-            return f"so does the Spark warehouse in {self.folder}"
+            return (f"the Spark warehouse in {self.folder} still holds the previous result" if alone
+                    else f"so does the Spark warehouse in {self.folder}")
         return (f"the Spark warehouse in {self.folder} may hold a mix of this run's tables and the previous "
                 "ones (Spark replaces them one by one); the next run replaces them all")
 
@@ -281,8 +296,11 @@ def lock_folder(folder: Path) -> int:
     path = folder / SPARK_LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path} is not a regular file")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            raise UsageError(f"{path} is not a lock file of sbdk's (it is another file or has other names); "
+                             "not using it: remove it")
+        refuse_foreign(path, st, "the lock file")
         flock_or_busy(fd, f"the Spark folder {folder}")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
