@@ -255,24 +255,29 @@ def test_a_ctrl_c_while_dbt_starts_prints_no_traceback(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- a full disk at the publish (M3)
 
 
-def test_a_full_disk_at_the_publish_is_named_and_no_summary_is_printed(tmp_path: Path) -> None:
-    # the rename over the database fails with ENOSPC (a full folder entry block, a quota)
-    proc = run_script("""
+def full_disk_at_the_rename_of(name: str, *run_args: str) -> str:
+    """A script: `sbdk generate` writes 5 users into ``name``, then `sbdk run <run_args>` runs
+    with the rename over ``name`` failing with ENOSPC (a full folder entry block, a quota)."""
+    return textwrap.dedent(f"""
         import errno, os, sys
         from sbdk.cli import main
 
-        assert main(["generate", "--users", "5", "--db", "keep.duckdb"]) == 0
+        assert main(["generate", "--users", "5", "--db", {name!r}]) == 0
         print("-- run --", flush=True)
         real_replace = os.replace
 
         def replace(src, dst, *args, **kwargs):
-            if os.path.basename(dst) == "keep.duckdb":
+            if os.path.basename(dst) == {name!r}:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             return real_replace(src, dst, *args, **kwargs)
 
         os.replace = replace
-        sys.exit(main(["run", "--users", "30", "--db", "keep.duckdb", "--quiet"]))
-    """, tmp_path)
+        sys.exit(main(["run", "--db", {name!r}, *{list(run_args)!r}]))
+    """)
+
+
+def test_a_full_disk_at_the_publish_is_named_and_no_summary_is_printed(tmp_path: Path) -> None:
+    proc = run_script(full_disk_at_the_rename_of("keep.duckdb", "--users", "30", "--quiet"), tmp_path)
     db = tmp_path / "keep.duckdb"
     out = proc.stdout.split("-- run --")[1]
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import pytest
 from sbdk.engines import PostgresEngine
 from sbdk.options import InterruptedAfterWrite, RunSettings, first_line
 from sbdk.pipeline import _Silent, run_pipeline
+from test_messages import full_disk_at_the_rename_of
 from test_run_transaction import ENV, SBDK, Output, leftovers, signal_at
 
 SCHEMAS = ("raw", "main")
@@ -260,21 +260,7 @@ def test_a_full_disk_at_the_file_publish_after_the_swap_says_postgres_holds_the_
     rename fails (ENOSPC), the one line says the file holds the previous result and the
     schemas the new one, as they do."""
     engine, _ = previous_pg
-    script = textwrap.dedent("""
-        import errno, os, sys
-        from sbdk.cli import main
-
-        assert main(["generate", "--users", "5", "--db", "keep.duckdb"]) == 0
-        real_replace = os.replace
-
-        def replace(src, dst, *args, **kwargs):
-            if os.path.basename(dst) == "keep.duckdb":
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            return real_replace(src, dst, *args, **kwargs)
-
-        os.replace = replace
-        sys.exit(main(["run", "--users", "120", "--db", "keep.duckdb", "--target", "postgres", "--quiet"]))
-    """)
+    script = full_disk_at_the_rename_of("keep.duckdb", "--users", "120", "--target", "postgres", "--quiet")
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**ENV, **engine.dbt_env()},
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
