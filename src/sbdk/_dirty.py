@@ -1,7 +1,7 @@
 """Dirty mode: inject the contract's data-quality cases into a clean chunk and render every column
 as text.
 
-Single cases (``USER_CASES``, ``EVENT_CASES``, ``ORDER_CASES``: every flag of the contract) are
+Single cases (every problem flag of the contract's table, ``RawTable.problems``) are
 placed on rows of their own: events and orders get cases only when their user is untouched,
 ``duplicate_id`` rows are appended copies (same id) of untouched rows, later or at the very
 same instant, and a ``duplicate_email`` row points at an untouched user who has a smaller id
@@ -63,10 +63,9 @@ from sbdk._chunk import DAY, MINUTE, MS, SECOND, Chunk, build_emails, build_name
 from sbdk._render import AMOUNT_GARBAGE, AMOUNT_RAW, ID_GARBAGE, TS_GARBAGE, value_code_column, value_slots
 from sbdk.contract import EVENTS, ORDERS, USERS, RawTable
 
-#: Every problem flag of each table, in the contract's order of precedence.
+#: Every problem flag of the users table, in the contract's order of precedence (events and
+#: orders take theirs from the `RawTable` given to `_facts`).
 USER_CASES = USERS.problems
-EVENT_CASES = EVENTS.problems
-ORDER_CASES = ORDERS.problems
 #: Rows with two problems at once, named ``<first>+<second>`` in the contract's order of
 #: precedence, so the flag each gets is its first part. Combinations with ``duplicate_id``
 #: are appended copies (same id) of an untouched row; the others change a row in place.
