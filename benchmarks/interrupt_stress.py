@@ -11,7 +11,9 @@ past the time a whole run takes, and checks what the command said against what t
   for must exit 0, end with ``<db> now holds this result`` and print nothing on stderr;
 * **mixed result**: the database (every table of the raw and model schemas: row counts, the
   revenue of `user_metrics`) must equal the complete result the message names: the one before
-  the round ("still holds the previous result") or that of the round's own arguments.
+  the round ("still holds the previous result") or that of the round's own arguments;
+* **leftover**: once the command has exited, nothing of its build (its private build folder,
+  ``.<name>_sbdk_new_*``) may be left beside the database.
 
     python benchmarks/interrupt_stress.py --runs 200                    # DuckDB
     python benchmarks/interrupt_stress.py --runs 50 --target postgres   # PostgreSQL
@@ -132,7 +134,7 @@ def main() -> int:
               f"between 0 and {whole * args.late:.1f} s (seed {args.seed})", flush=True)
 
         counts = {"runs": 0, "interrupted": 0, "finished": 0, "tracebacks": 0, "wrong messages": 0,
-                  "mixed results": 0}
+                  "mixed results": 0, "leftovers": 0}
         state = complete["A"]
         previous_line = f"sbdk: interrupted; {db} still holds the previous result"
         t_start = time.monotonic()
@@ -175,6 +177,10 @@ def main() -> int:
                 counts["mixed results"] += 1
                 problems.append("mixed result" if after not in complete.values()
                                 else "the database holds the other complete result than the message says")
+            left = sorted(p.name for p in work.iterdir() if "_sbdk_new_" in p.name)
+            if left:
+                counts["leftovers"] += 1
+                problems.append(f"left beside the database: {left}")
             if problems:
                 print(f"round {round_no} ({which}, signal at {delay:.2f} s): {'; '.join(problems)}", flush=True)
             if after in complete.values():
@@ -190,7 +196,7 @@ def main() -> int:
     print(f"\n{args.target}, SIG{args.signal.upper()} at random moments:")
     for name, value in counts.items():
         print(f"  {name:<15} {value:5d}")
-    bad = counts["tracebacks"] + counts["wrong messages"] + counts["mixed results"]
+    bad = counts["tracebacks"] + counts["wrong messages"] + counts["mixed results"] + counts["leftovers"]
     return 1 if bad else 0
 
 
