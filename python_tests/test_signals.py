@@ -61,3 +61,19 @@ def test_a_ctrl_c_after_the_publish_changes_nothing(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stdout.strip(), proc.stderr) == (0, "published", "")
     with duckdb.connect(str(tmp_path / "old.duckdb"), read_only=True) as conn:
         assert conn.execute("select origin from t").fetchone() == ("new.duckdb",)
+
+
+def test_the_command_line_loads_only_light_modules_before_its_ctrl_c_handling(tmp_path: Path) -> None:
+    # until `main` installs the handler, a Ctrl-C is Python's own traceback: the window is
+    # what `import sbdk.cli` loads (logging, pathlib and typing took 40 ms of it)
+    result = run_script("""
+        import sys
+        before = set(sys.modules)
+        import sbdk.cli
+        print(" ".join(sorted(set(sys.modules) - before)))
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "sbdk.cli" in loaded
+    heavy = {"logging", "pathlib", "typing", "argparse", "duckdb", "dbt", "sbdk.options", "sbdk.pipeline"}
+    assert loaded & heavy == set()

@@ -16,8 +16,11 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without loading typing (sbdk._stdout says why)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 #: The signals the command line stops on: Ctrl-C and ``kill``.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

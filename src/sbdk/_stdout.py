@@ -17,9 +17,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
 
 from sbdk._signals import stop_for_closed_stdout
+
+# typing.TYPE_CHECKING without importing typing: this module loads before the command line
+# installs its Ctrl-C handling, so every millisecond here is a Ctrl-C shown as a traceback
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 def _is_closed_pipe(exc: OSError) -> bool:

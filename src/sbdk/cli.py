@@ -12,13 +12,10 @@ Never a traceback, unless `--debug`.
 from __future__ import annotations
 
 # only light modules here: until `main` has installed the Ctrl-C handling, a Ctrl-C is
-# Python's own (a traceback); the command's modules (pyarrow, the generator) load after it
-import logging
+# Python's own (a traceback); everything else (logging, pathlib, the command's modules)
+# loads after it
 import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sbdk._signals import (
     ignore_interrupts,
@@ -28,8 +25,11 @@ from sbdk._signals import (
 )
 from sbdk._stdout import guarded_stdout
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without loading typing (see above)
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["build_parser", "main"]
 
@@ -71,10 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # first: a Ctrl-C while the modules load or the arguments are parsed (which imports the
     # generator) is an interrupt like any other, not a traceback
     install_first_interrupt_handler()
-    # dbt logs to a file; when the disk is full, every log call would print a
-    # "--- Logging error ---" block: the command's own error line says it once
-    logging.raiseExceptions = False
     try:
+        import logging
+
+        # dbt logs to a file; when the disk is full, every log call would print a
+        # "--- Logging error ---" block: the command's own error line says it once
+        logging.raiseExceptions = False
         from sbdk.options import CliError, GenerateSettings, InterruptedAfterWrite, first_line, settings_from
         from sbdk.pipeline import generate_raw, run_pipeline
         from sbdk.summary import ConsoleReporter, print_generated, print_published
