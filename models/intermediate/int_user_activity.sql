@@ -1,5 +1,21 @@
+{#- Incremental (see docs/incremental.md): the row of every user with rows
+    rewritten in stg_users or stg_events since the last build is recomputed;
+    when the as_of_date moved, every other row's days_since_last_activity and
+    user_lifecycle_stage are recomputed from the row itself. -#}
+{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_users', 'stg_events']) }}
+{%- set plan = sbdk.incremental_plan() -%}
+{{ sbdk.plan_marker(plan) }}
+
 with
 
+{% if plan.incremental -%}
+affected_users as (
+    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    union
+    {{ sbdk.users_rewritten_since(ref('stg_events'), plan) }}
+),
+
+{% endif -%}
 users as (
     select
         user_id,
@@ -8,7 +24,11 @@ users as (
         referrer_source,
         signup_date
     from {{ ref('stg_users') }}
-    where data_quality_flag = 'valid'
+    where
+        data_quality_flag = 'valid'
+    {%- if plan.incremental %}
+        and user_id in (select user_id from affected_users)
+    {%- endif %}
 ),
 
 events as (
@@ -19,7 +39,11 @@ events as (
         event_date,
         session_id
     from {{ ref('stg_events') }}
-    where data_quality_flag = 'valid'
+    where
+        data_quality_flag = 'valid'
+    {%- if plan.incremental %}
+        and user_id in (select user_id from affected_users)
+    {%- endif %}
 ),
 
 user_events as (
@@ -53,17 +77,43 @@ joined as (
         cast(coalesce(user_events.signup_events, 0) as {{ dbt.type_bigint() }}) as signup_events,
         cast(coalesce(user_events.total_sessions, 0) as {{ dbt.type_bigint() }}) as total_sessions,
         user_events.first_event_at,
-        user_events.last_event_at,
-        case
-            when user_events.last_event_at is not null
-                then cast(
-                    {{ dbt.datediff('cast(user_events.last_event_at as date)', sbdk.as_of_date(), 'day') }}
-                    as {{ dbt.type_bigint() }}
-                )
-        end as days_since_last_activity
+        user_events.last_event_at
     from users
     left join user_events
         on users.user_id = user_events.user_id
+    {%- if plan.incremental and plan.as_of_changed %}
+    union all
+    select
+        user_id,
+        created_at,
+        country_code,
+        referrer_source,
+        signup_date,
+        total_events,
+        active_days,
+        pageviews,
+        purchase_events,
+        login_events,
+        signup_events,
+        total_sessions,
+        first_event_at,
+        last_event_at
+    from {{ this }}
+    where user_id not in (select user_id from affected_users)
+    {%- endif %}
+),
+
+dated as (
+    select
+        *,
+        case
+            when last_event_at is not null
+                then cast(
+                    {{ dbt.datediff('cast(last_event_at as date)', sbdk.as_of_date(), 'day') }}
+                    as {{ dbt.type_bigint() }}
+                )
+        end as days_since_last_activity
+    from joined
 ),
 
 final as (
@@ -97,7 +147,7 @@ final as (
             else 'new'
         end as user_lifecycle_stage,
         {{ sbdk.run_timestamp() }} as dbt_updated_at
-    from joined
+    from dated
 )
 
 select * from final

@@ -1,5 +1,19 @@
+{#- Incremental (see docs/incremental.md): the row of every user with rows
+    rewritten in stg_users or stg_orders since the last build is replaced. -#}
+{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_users', 'stg_orders']) }}
+{%- set plan = sbdk.incremental_plan() -%}
+{{ sbdk.plan_marker(plan) }}
+
 with
 
+{% if plan.incremental -%}
+affected_users as (
+    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    union
+    {{ sbdk.users_rewritten_since(ref('stg_orders'), plan) }}
+),
+
+{% endif -%}
 users as (
     select
         user_id,
@@ -7,7 +21,11 @@ users as (
         country_code,
         referrer_source
     from {{ ref('stg_users') }}
-    where data_quality_flag = 'valid'
+    where
+        data_quality_flag = 'valid'
+    {%- if plan.incremental %}
+        and user_id in (select user_id from affected_users)
+    {%- endif %}
 ),
 
 orders as (
@@ -18,7 +36,11 @@ orders as (
         payment_method,
         revenue_type
     from {{ ref('stg_orders') }}
-    where data_quality_flag = 'valid'
+    where
+        data_quality_flag = 'valid'
+    {%- if plan.incremental %}
+        and user_id in (select user_id from affected_users)
+    {%- endif %}
 ),
 
 user_orders as (

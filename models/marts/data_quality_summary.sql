@@ -1,5 +1,12 @@
 {#- Every raw row, counted by the flag staging gave it: for each raw table the
     counts add up to its row count. -#}
+{#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
+    moved or a model it reads changed since its last build; else left as it is. -#}
+{{ config(sbdk_unit='all', sbdk_upstream=['stg_events', 'stg_orders', 'stg_users']) }}
+{%- set plan = sbdk.incremental_plan() -%}
+{%- do plan.update({'unchanged': plan.incremental and not sbdk._unit_all_changed(plan)}) -%}
+{{ sbdk.plan_marker(plan) }}
+
 with
 
 flags as (
@@ -20,3 +27,6 @@ final as (
 )
 
 select * from final
+{%- if plan.unchanged %}
+where 1 = 0
+{%- endif %}

@@ -1,3 +1,10 @@
+{#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
+    moved or a model it reads changed since its last build; else left as it is. -#}
+{{ config(sbdk_unit='all', sbdk_upstream=['int_user_activity', 'int_user_orders']) }}
+{%- set plan = sbdk.incremental_plan() -%}
+{%- do plan.update({'unchanged': plan.incremental and not sbdk._unit_all_changed(plan)}) -%}
+{{ sbdk.plan_marker(plan) }}
+
 with
 
 activity as (
@@ -81,3 +88,6 @@ final as (
 )
 
 select * from final
+{%- if plan.unchanged %}
+where 1 = 0
+{%- endif %}

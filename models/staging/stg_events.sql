@@ -1,16 +1,30 @@
 {#- One row per raw event row, flagged, with per-user sessions on valid
-    events; see _staging__models.yml for the rules. -#}
+    events; see _staging__models.yml for the rules.
+    Incremental (see docs/incremental.md): a build reads the raw rows loaded
+    since the last one and rewrites every row of the users they can change
+    (their own, other users' holding a copy of an arrived id, users changed in
+    stg_users, users with a row in the as_of band). -#}
+{{ config(
+    sbdk_raw='raw_events', sbdk_unit='user_id',
+    pre_hook=sbdk.snapshot_hooks().pre, post_hook=sbdk.snapshot_hooks().post
+) }}
 {%- set raw_relation = source('raw', 'raw_events') -%}
 {%- set types = sbdk.raw_column_types(
     raw_relation, ['event_id', 'user_id', 'event_type', 'timestamp', 'utm_source']
 ) -%}
 {%- set timeout_seconds = sbdk.number_var('session_timeout_minutes') ~ ' * 60' -%}
 {%- set window_seconds = sbdk.number_var('max_session_duration_hours') ~ ' * 3600' -%}
+{%- set plan = sbdk.incremental_plan(raw_relation) -%}
+{{ sbdk.plan_marker(plan) }}
+{%- set early_flags = "('missing_id', 'missing_user_id', 'missing_timestamp')" -%}
 
 with
 
 source as (
     select * from {{ raw_relation }}
+    {%- if plan.incremental %}
+    where {{ sbdk.loaded_after_watermark(plan) }}
+    {%- endif %}
 ),
 
 valid_users as (
@@ -38,7 +52,7 @@ parsed as (
     from source
 ),
 
-early_flags as (
+arrived as (
     select
         *,
         case
@@ -47,6 +61,53 @@ early_flags as (
             when event_timestamp is null then 'missing_timestamp'
         end as early_flag
     from parsed
+),
+
+{% if plan.incremental %}
+affected_users as (
+    select user_id from arrived where user_id is not null
+    union
+    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    union
+    select user_id from {{ this }}
+    where
+        user_id is not null
+        and data_quality_flag not in {{ early_flags }}
+        and event_id in (select event_id from arrived where early_flag is null)
+    union
+    select user_id from {{ this }}
+    where user_id is not null and {{ sbdk.as_of_band('event_timestamp', plan) }}
+),
+
+rewritten as (
+    select
+        event_id,
+        user_id,
+        event_type,
+        event_timestamp,
+        utm_source,
+        case when data_quality_flag in {{ early_flags }} then data_quality_flag end as early_flag
+    from {{ this }}
+    where user_id in (select user_id from affected_users)
+    union all
+    select event_id, user_id, event_type, event_timestamp, utm_source, early_flag
+    from arrived
+),
+
+{% endif %}
+
+rows_in as (
+    select *, 0 as is_other_copy from {{ 'rewritten' if plan.incremental else 'arrived' }}
+    {%- if plan.incremental %}
+    {#- Other users' copies of the rewritten ids: read for the ranking only. #}
+    union all
+    select event_id, user_id, event_type, event_timestamp, utm_source, cast(null as {{ dbt.type_string() }}), 1
+    from {{ this }}
+    where
+        data_quality_flag not in {{ early_flags }}
+        and user_id not in (select user_id from affected_users)
+        and event_id in (select event_id from rewritten where early_flag is null)
+    {%- endif %}
 ),
 
 id_ranked as (
@@ -62,7 +123,7 @@ id_ranked as (
                     utm_source nulls last
             )
         end as id_rank
-    from early_flags
+    from rows_in
 ),
 
 flagged as (
@@ -79,6 +140,7 @@ flagged as (
     from id_ranked
     left join valid_users
         on id_ranked.user_id = valid_users.user_id
+    where id_ranked.is_other_copy = 0
 ),
 
 {# Sessions, over all rows partitioned by flag so that no join back is needed

@@ -1,13 +1,24 @@
-{#- One row per raw order row, flagged; see _staging__models.yml for the rules. -#}
+{#- One row per raw order row, flagged; see _staging__models.yml for the rules.
+    Incremental like stg_events (see docs/incremental.md). -#}
+{{ config(
+    sbdk_raw='raw_orders', sbdk_unit='user_id',
+    pre_hook=sbdk.snapshot_hooks().pre, post_hook=sbdk.snapshot_hooks().post
+) }}
 {%- set raw_relation = source('raw', 'raw_orders') -%}
 {%- set types = sbdk.raw_column_types(
     raw_relation, ['order_id', 'user_id', 'amount', 'product_category', 'payment_method', 'created_at']
 ) -%}
+{%- set plan = sbdk.incremental_plan(raw_relation) -%}
+{{ sbdk.plan_marker(plan) }}
+{%- set early_flags = "('missing_id', 'missing_user_id', 'missing_timestamp', 'invalid_amount')" -%}
 
 with
 
 source as (
     select * from {{ raw_relation }}
+    {%- if plan.incremental %}
+    where {{ sbdk.loaded_after_watermark(plan) }}
+    {%- endif %}
 ),
 
 valid_users as (
@@ -58,7 +69,7 @@ amounts as (
     from parsed
 ),
 
-early_flags as (
+arrived as (
     select
         *,
         case
@@ -68,6 +79,56 @@ early_flags as (
             when order_amount is null or order_amount < {{ sbdk.number_var('min_order_amount') }} then 'invalid_amount'
         end as early_flag
     from amounts
+),
+
+{% if plan.incremental %}
+affected_users as (
+    select user_id from arrived where user_id is not null
+    union
+    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    union
+    select user_id from {{ this }}
+    where
+        user_id is not null
+        and data_quality_flag not in {{ early_flags }}
+        and order_id in (select order_id from arrived where early_flag is null)
+    union
+    select user_id from {{ this }}
+    where user_id is not null and {{ sbdk.as_of_band('ordered_at', plan) }}
+),
+
+rewritten as (
+    select
+        order_id,
+        user_id,
+        order_amount,
+        product_category,
+        payment_method,
+        ordered_at,
+        case when data_quality_flag in {{ early_flags }} then data_quality_flag end as early_flag
+    from {{ this }}
+    where user_id in (select user_id from affected_users)
+    union all
+    select order_id, user_id, order_amount, product_category, payment_method, ordered_at, early_flag
+    from arrived
+),
+
+{% endif %}
+
+rows_in as (
+    select *, 0 as is_other_copy from {{ 'rewritten' if plan.incremental else 'arrived' }}
+    {%- if plan.incremental %}
+    {#- Other users' copies of the rewritten ids: read for the ranking only. #}
+    union all
+    select
+        order_id, user_id, order_amount, product_category, payment_method, ordered_at,
+        cast(null as {{ dbt.type_string() }}), 1
+    from {{ this }}
+    where
+        data_quality_flag not in {{ early_flags }}
+        and user_id not in (select user_id from affected_users)
+        and order_id in (select order_id from rewritten where early_flag is null)
+    {%- endif %}
 ),
 
 id_ranked as (
@@ -84,7 +145,7 @@ id_ranked as (
                     payment_method nulls last
             )
         end as id_rank
-    from early_flags
+    from rows_in
 ),
 
 flagged as (
@@ -102,6 +163,7 @@ flagged as (
     from id_ranked
     left join valid_users
         on id_ranked.user_id = valid_users.user_id
+    where id_ranked.is_other_copy = 0
 ),
 
 final as (

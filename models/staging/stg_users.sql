@@ -1,13 +1,24 @@
-{#- One row per raw user row, flagged; see _staging__models.yml for the rules. -#}
+{#- One row per raw user row, flagged; see _staging__models.yml for the rules.
+    Incremental (see docs/incremental.md): a build reads the raw rows loaded
+    since the last one and rewrites every row of the users they change. -#}
+{{ config(
+    sbdk_raw='raw_users', sbdk_unit='user_id',
+    pre_hook=sbdk.snapshot_hooks().pre, post_hook=sbdk.snapshot_hooks().post
+) }}
 {%- set raw_relation = source('raw', 'raw_users') -%}
 {%- set types = sbdk.raw_column_types(
     raw_relation, ['user_id', 'email', 'name', 'country', 'referrer', 'created_at']
 ) -%}
+{%- set plan = sbdk.incremental_plan(raw_relation) -%}
+{{ sbdk.plan_marker(plan) }}
 
 with
 
 source as (
     select * from {{ raw_relation }}
+    {%- if plan.incremental %}
+    where {{ sbdk.loaded_after_watermark(plan) }}
+    {%- endif %}
 ),
 
 parsed as (
@@ -20,15 +31,56 @@ parsed as (
     from source
 ),
 
-hashed as (
+arrived as (
     select
         user_id,
-        email_normalized,
         case when email_normalized is not null then {{ dbt.hash('email_normalized') }} end as email_hash,
+        case
+            when {{ dbt.position("'@'", 'email_normalized') }} > 0
+                then nullif({{ sbdk.text_after_last('email_normalized', "'@'") }}, '')
+        end as email_domain,
         created_at,
         country_code,
         referrer_source
     from parsed
+),
+
+{% if plan.incremental %}
+{#- The users whose rows can change: those with arrived rows or with a row in
+    the as_of band, and every user whose kept row shares an email with any of
+    their rows (old or new). -#}
+changed_ids as (
+    select user_id from arrived where user_id is not null
+    union
+    select user_id from {{ this }} where user_id is not null and {{ sbdk.as_of_band('created_at', plan) }}
+),
+
+changed_emails as (
+    select email_hash from arrived where email_hash is not null
+    union
+    select email_hash from {{ this }}
+    where email_hash is not null and user_id in (select user_id from changed_ids)
+),
+
+affected_users as (
+    select user_id from changed_ids
+    union
+    select user_id from {{ this }}
+    where
+        data_quality_flag in ('valid', 'duplicate_email')
+        and email_hash in (select email_hash from changed_emails)
+),
+{% endif %}
+
+rows_in as (
+    {%- if plan.incremental %}
+    select user_id, email_hash, email_domain, created_at, country_code, referrer_source
+    from {{ this }}
+    where user_id in (select user_id from affected_users)
+    union all
+    {%- endif %}
+    select user_id, email_hash, email_domain, created_at, country_code, referrer_source
+    from arrived
 ),
 
 early_flags as (
@@ -39,7 +91,7 @@ early_flags as (
             when created_at is null then 'missing_created_at'
             when created_at >= {{ sbdk.as_of_end_timestamp() }} then 'future_timestamp'
         end as early_flag
-    from hashed
+    from rows_in
 ),
 
 id_ranked as (
@@ -62,10 +114,10 @@ email_ranked as (
     select
         *,
         case
-            when early_flag is null and id_rank = 1 and email_normalized is not null
+            when early_flag is null and id_rank = 1 and email_hash is not null
                 then row_number() over (
                     partition by
-                        email_normalized,
+                        email_hash,
                         (early_flag is null and id_rank = 1)
                     order by created_at, user_id
                 )
@@ -89,10 +141,7 @@ final as (
     select
         user_id,
         email_hash,
-        case
-            when {{ dbt.position("'@'", 'email_normalized') }} > 0
-                then nullif({{ sbdk.text_after_last('email_normalized', "'@'") }}, '')
-        end as email_domain,
+        email_domain,
         created_at,
         country_code,
         referrer_source,
