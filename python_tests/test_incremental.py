@@ -1,0 +1,248 @@
+"""Incremental builds equal a full refresh (SPEC, "Incremental builds"; docs/incremental.md).
+
+Generated data is cut into arrival batches, each row stamped with its batch's loaded-at time:
+late events and orders, late users whose events arrived first, late copies of an id (earlier
+timestamps among them, some under another user), duplicate emails arriving with an earlier
+`created_at`, re-delivered identical rows, and events that bridge two sessions, since a user's
+events arrive in random batches. After every batch one ordinary `dbt build` runs on the same
+warehouse, with `as_of_date` moving forward a day, once unchanged and once backwards. Every
+model must then equal the reference implementation on the raw rows loaded so far. At the end, a
+build with nothing new must change no row (`dbt_updated_at` included), one a day later with
+nothing new must equal the reference, and a `--full-refresh` must give the same rows as the
+incremental builds.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import (
+    HARNESS_AS_OF_DATE,
+    RAW_TABLES,
+    assert_all,
+    assert_rows_equal,
+    read_raw_rows,
+    text_tables,
+)
+from reference.contract import compute
+from sbdk.engines import MODEL_SCHEMA
+from sbdk.generate import generate
+from warehouse import load_raw
+
+AS_OF = date.fromisoformat(HARNESS_AS_OF_DATE)
+#: as_of_date of the build after each batch: forward a day at a time, once unchanged, once back
+AS_OFS = [AS_OF - timedelta(days=d) for d in (5, 4, 3, 3, 4, 0)]
+BATCHES = len(AS_OFS)
+FIRST_LOAD = datetime(2026, 1, 1, 6)
+
+
+def _loaded_at(batch: int) -> str:
+    return (FIRST_LOAD + timedelta(days=batch - 1)).isoformat(sep=" ")
+
+
+def _arrivals(raw: dict[str, list[dict]], seed: int) -> dict[str, list[tuple[int, dict]]]:
+    """Every raw row with the batch it arrives in, plus late rows made to be hard."""
+    rng = random.Random(seed)
+    out: dict[str, list[tuple[int, dict]]] = {t: [] for t in RAW_TABLES}
+    for table, rows in raw.items():
+        for row in rows:
+            batch = rng.randint(1, BATCHES)
+            out[table].append((batch, row))
+            if batch < BATCHES and rng.random() < 0.02:  # re-delivered, identical
+                out[table].append((rng.randint(batch + 1, BATCHES), row))
+    users = [r for r in raw["raw_users"] if r["user_id"] is not None and _iso(r["created_at"])]
+    events = [r for r in raw["raw_events"] if r["event_id"] is not None and _iso(r["timestamp"])]
+    orders = [r for r in raw["raw_orders"] if r["order_id"] is not None and _iso(r["created_at"])]
+    for row in rng.sample(events, 25):  # a late, earlier copy under another user
+        other = rng.choice(users)["user_id"]
+        out["raw_events"].append((rng.randint(3, BATCHES), {
+            **row, "user_id": other, "timestamp": _earlier(row["timestamp"], minutes=1)}))
+    for row in rng.sample(orders, 10):
+        other = rng.choice(users)["user_id"]
+        out["raw_orders"].append((rng.randint(3, BATCHES), {
+            **row, "user_id": other, "created_at": _earlier(row["created_at"], minutes=1)}))
+    top = max(int(str(r["user_id"]).strip()) for r in users if str(r["user_id"]).strip().isdigit())
+    for i, row in enumerate(rng.sample([u for u in users if u["email"]], 15)):  # same email, earlier
+        out["raw_users"].append((rng.randint(2, BATCHES), {
+            **row, "user_id": top + 1 + i, "email": f"  {str(row['email']).upper()} ",
+            "created_at": _earlier(row["created_at"], minutes=24 * 60)}))
+    return out
+
+
+def _iso(value: object) -> bool:
+    """Whether a raw timestamp is one the late copies can be made earlier from (dirty ones are not)."""
+    if isinstance(value, datetime):
+        return True
+    try:
+        datetime.fromisoformat(str(value).replace("Z", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _earlier(value: object, *, minutes: int) -> str:
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", ""))
+    return (stamp - timedelta(minutes=minutes)).isoformat(sep=" ")
+
+
+def _loaded_until(arrivals: dict[str, list[tuple[int, dict]]], batch: int) -> dict[str, list[dict]]:
+    """The raw rows loaded by the end of ``batch``, as the text the warehouse is given."""
+    return {t: [{**{k: None if v is None else str(v) for k, v in row.items()}, "_loaded_at": _loaded_at(b)}
+                for b, row in rows if b <= batch]
+            for t, rows in arrivals.items()}
+
+
+def _without_loaded_at(raw: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    return {t: [{k: v for k, v in row.items() if k != "_loaded_at"} for row in rows] for t, rows in raw.items()}
+
+
+def _build(project, engine, as_of: date, *extra: str):
+    vars_ = {**project.vars, "as_of_date": as_of.isoformat()}
+    return project.build(engine, "--vars", json.dumps(vars_, sort_keys=True), *extra)
+
+
+def _assert_ok(outcome) -> None:
+    errors = [str(e) for e in outcome.errors]
+    assert not errors, "dbt build failed:\n  " + "\n  ".join(errors)
+
+
+def _models(project) -> list[str]:
+    manifest = project.parse()
+    return sorted(n.name for n in manifest.nodes.values() if n.resource_type == "model" and n.package_name == "sbdk")
+
+
+def _all_rows(engine, models) -> dict[str, list[tuple]]:
+    """Every row of every model, dbt_updated_at included, as sorted tuples."""
+    out = {}
+    for model in models:
+        rows = engine.rows(f"select * from {MODEL_SCHEMA}.{model}")
+        out[model] = sorted(tuple(sorted((k, repr(v)) for k, v in r.items())) for r in rows)
+    return out
+
+
+def _assert_equals_reference(engine, raw, as_of: date, title: str, vars_: dict | None = None) -> None:
+    expected = compute(_without_loaded_at(raw), as_of, vars_)
+    checks = []
+    for model, rows in expected.items():
+        def check(model=model, rows=rows):
+            columns = [c for c in (rows[0] if rows else {}) if c != "dbt_updated_at"] or None
+            actual = [{k: v for k, v in r.items() if k != "dbt_updated_at"}
+                      for r in engine.rows(f"select * from {MODEL_SCHEMA}.{model}")]
+            assert_rows_equal(model, rows, actual, key=(), columns=columns)
+        checks.append(check)
+    assert_all(title, checks)
+
+
+@pytest.mark.engines("postgres")
+def test_incremental_builds_equal_the_reference_after_every_batch(dbt_project, engine, tmp_path) -> None:
+    raw_file = tmp_path / "generated.duckdb"
+    generate(700, db_path=raw_file, seed=31, end=AS_OF, dirty=0.12)
+    arrivals = _arrivals(read_raw_rows(raw_file), seed=31)
+    models = _models(dbt_project)
+
+    for batch, as_of in enumerate(AS_OFS, start=1):
+        raw = _loaded_until(arrivals, batch)
+        load_raw(engine, text_tables(raw))
+        outcome = _build(dbt_project, engine, as_of)
+        _assert_ok(outcome)
+        _assert_equals_reference(engine, raw, as_of, f"after batch {batch} (as_of_date {as_of})")
+
+    # Rows the last builds did not need to recompute kept their dbt_updated_at.
+    stamps = engine.rows(f"select count(distinct dbt_updated_at) as n from {MODEL_SCHEMA}.stg_events")[0]["n"]
+    assert stamps > 1, "every stg_events row was rewritten by the last build: it was not incremental"
+
+    # Nothing new, same vars: no row changes, dbt_updated_at included.
+    before = _all_rows(engine, models)
+    _assert_ok(_build(dbt_project, engine, AS_OFS[-1]))
+    assert _all_rows(engine, models) == before, "a build with nothing new changed rows"
+
+    # The next day with nothing new: only what depends on as_of_date changes.
+    next_day = AS_OFS[-1] + timedelta(days=1)
+    _assert_ok(_build(dbt_project, engine, next_day))
+    _assert_equals_reference(engine, raw, next_day, f"a day later with nothing new (as_of_date {next_day})")
+    before = _all_rows(engine, models)
+
+    # A full refresh of the same raw rows gives the same rows.
+    _assert_ok(_build(dbt_project, engine, next_day, "--full-refresh"))
+    after = _all_rows(engine, models)
+    for model in models:
+        strip = lambda rows: sorted(tuple(kv for kv in r if kv[0] != "dbt_updated_at") for r in rows)  # noqa: E731
+        assert strip(after[model]) == strip(before[model]), (
+            f"{model}: the full refresh differs from the incremental builds")
+
+
+
+
+def _load(engine, raw: dict[str, list[dict]], *, drop: dict[str, list[str]] | None = None) -> None:
+    tables = text_tables(raw)
+    for table, columns in (drop or {}).items():
+        tables[table] = tables[table].drop_columns(columns)
+    load_raw(engine, tables)
+
+
+@pytest.mark.engines("postgres")
+def test_failed_builds_and_history_changes_end_in_the_reference(dbt_project, engine, tmp_path) -> None:
+    """A build that fails half-way, a threshold var that rewrites history, a deleted raw row and
+    raw tables without the loaded-at column: after each, the next ordinary build equals the
+    reference (SPEC, "Incremental builds": never a mixed result)."""
+    raw_file = tmp_path / "generated.duckdb"
+    generate(250, db_path=raw_file, seed=32, end=AS_OF, dirty=0.12)
+    arrivals = _arrivals(read_raw_rows(raw_file), seed=32)
+    as_of = AS_OFS[0]
+
+    raw = _loaded_until(arrivals, 2)
+    _load(engine, raw)
+    _assert_ok(_build(dbt_project, engine, as_of))
+
+    # Batch 3 arrives, but raw_orders has lost a column: stg_orders fails (and what reads it is
+    # skipped) while stg_users, stg_events and the models on them build. raw_orders comes back:
+    # the next build equals the reference.
+    raw = _loaded_until(arrivals, 3)
+    _load(engine, raw, drop={"raw_orders": ["amount"]})
+    failed = _build(dbt_project, engine, as_of)
+    assert any("stg_orders" in str(e) for e in failed.errors), failed.errors
+    _load(engine, raw)
+    _assert_ok(_build(dbt_project, engine, as_of))
+    _assert_equals_reference(engine, raw, as_of, "after a failed build and a normal one")
+
+    # A threshold var rewrites every user's sessions: the build rebuilds in full by itself.
+    raw = _loaded_until(arrivals, 4)
+    _load(engine, raw)
+    timeout = {"session_timeout_minutes": 7}
+    _assert_ok(_build_with(dbt_project, engine, as_of, timeout))
+    _assert_equals_reference(engine, raw, as_of, "after session_timeout_minutes changed", timeout)
+
+    # A raw row deleted (and batch 5 loaded): detected, rebuilt in full.
+    raw = _loaded_until(arrivals, 5)
+    raw["raw_events"] = raw["raw_events"][1:]
+    _load(engine, raw)
+    _assert_ok(_build_with(dbt_project, engine, as_of, timeout))
+    _assert_equals_reference(engine, raw, as_of, "after a raw row was deleted", timeout)
+
+    # Raw tables without the loaded-at column: built in full, still right.
+    raw = _without_loaded_at(_loaded_until(arrivals, BATCHES))
+    _load(engine, raw)
+    _assert_ok(_build_with(dbt_project, engine, as_of, timeout))
+    _assert_equals_reference(engine, raw, as_of, "raw tables without _loaded_at", timeout)
+
+
+def _build_with(project, engine, as_of: date, extra_vars: dict):
+    vars_ = {**project.vars, **extra_vars, "as_of_date": as_of.isoformat()}
+    return project.build(engine, "--vars", json.dumps(vars_, sort_keys=True))
+
+
+def test_the_package_version_macro_is_the_dbt_project_version() -> None:
+    # the version is part of the settings hash: a release must rebuild what an older one built
+    root = Path(__file__).resolve().parents[1]
+    project_version = yaml.safe_load((root / "dbt_project.yml").read_text())["version"]
+    macro = (root / "macros" / "incremental" / "state.sql").read_text()
+    found = re.search(r"macro package_version\(\).*?return\('([^']+)'\)", macro, re.S)
+    assert found, "macros/incremental/state.sql: no package_version() macro"
+    assert found.group(1) == project_version
