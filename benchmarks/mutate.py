@@ -409,7 +409,8 @@ MUTATIONS: list[Mutation] = [
     M("inc-ses-new-rows-only", "models/intermediate/int_event_sessions.sql",
       "        and user_id in ({{ sbdk.users_rewritten_since(ref('stg_events'), plan) }})",
       "        and dbt_updated_at > {{ sbdk.timestamp_literal(plan.built_at) }}",
-      "sessions recomputed from the rewritten events only, not the user's whole history (a bridging event's later sessions are not renumbered)"),
+      "sessions recomputed from the rewritten events only, not the user's whole history (a bridging event's later sessions are not renumbered)",
+      "stg_events rewrites every row of each user it reprocesses, so its rows written since a build are whole user histories"),
     M("inc-delete-by-output-keys", "macros/incremental/state.sql",
       "            {%- for name in config.get('sbdk_upstream', []) %}\n"
       "            or user_id in ({{ sbdk.users_rewritten_since(ref(name), plan) }})\n"

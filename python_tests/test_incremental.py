@@ -233,6 +233,21 @@ def test_failed_builds_and_history_changes_end_in_the_reference(dbt_project, eng
     _assert_equals_reference(engine, raw, as_of, "raw tables without _loaded_at", timeout)
 
 
+@pytest.mark.engines("postgres")
+def test_the_as_of_date_alone_moving_into_the_next_month_updates_what_depends_on_it(
+        dbt_project, engine, tmp_path) -> None:
+    # clean data ending at AS_OF: no raw row lies after it, so no staging row changes when the
+    # date moves on; what depends on the date itself (days since, cohort months) must
+    raw_file = tmp_path / "generated.duckdb"
+    generate(120, db_path=raw_file, seed=33, end=AS_OF)
+    raw = _loaded_until(_arrivals(read_raw_rows(raw_file), seed=33), BATCHES)
+    _load(engine, raw)
+    _assert_ok(_build(dbt_project, engine, AS_OF))
+    later = AS_OF + timedelta(days=40)
+    _assert_ok(_build(dbt_project, engine, later))
+    _assert_equals_reference(engine, raw, later, f"as_of_date moved alone to {later}")
+
+
 def _build_with(project, engine, as_of: date, extra_vars: dict):
     vars_ = {**project.vars, **extra_vars, "as_of_date": as_of.isoformat()}
     return project.build(engine, "--vars", json.dumps(vars_, sort_keys=True))

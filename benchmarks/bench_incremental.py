@@ -1,0 +1,216 @@
+"""Incremental build against a full refresh, on the same raw rows (DuckDB).
+
+Generates the raw data once (`sbdk generate`), stamps every row with a loaded-at time and
+builds it in full: the result a daily job starts from. Then one arrival batch is appended,
+stamped a day later: new events and orders of the next day (about 1 % of the rows, from a
+random 1 % of the users), late events and orders up to 30 days old, late copies of existing
+ids with an earlier timestamp under another user, re-delivered identical rows and new users.
+On that same raw data it times, alternately (A B A B):
+
+- A: an ordinary `dbt build` on a copy of the built result (incremental);
+- B: a `--full-refresh` build on another copy.
+
+Each build runs in its own process that imports dbt and parses the project once (start-up,
+not counted), then `dbt seed`, `dbt run` and `dbt test` on that manifest, as
+`bench_scale.py` splits them; the figure compared is seed + run + test. Peak RSS is the
+whole process tree's. After the last pair, every model of the incremental result must equal
+the full refresh's (as multisets, dbt_updated_at left out), or the script exits 1.
+
+    python benchmarks/bench_incremental.py                        # 1 M users (about 10 M events)
+    python benchmarks/bench_incremental.py --users 100000 --repeat 1
+
+It is not part of the test suite. Measure on the target machine in one run: absolute times
+drift, ratios don't.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "benchmarks")]
+
+from _measure import TreeMemory  # noqa: E402
+from bench_scale import AS_OF, DRIVER, generate  # noqa: E402
+from sbdk.defaults import DUCKDB_FILE  # noqa: E402
+
+FIRST_LOAD = "2026-01-01 06:00:00"
+ARRIVAL_LOAD = "2026-01-02 06:00:00"
+TIMED = ("seed", "run", "test")
+MODELS = ("stg_users", "stg_events", "stg_orders", "int_user_activity", "int_user_orders", "int_event_sessions",
+          "user_metrics", "cohort_summary", "cohort_retention", "product_summary", "daily_summary",
+          "data_quality_summary")
+
+
+def stamp(db: Path) -> None:
+    """Every raw row loaded at FIRST_LOAD."""
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        for table in ("raw_users", "raw_events", "raw_orders"):
+            con.execute(f"alter table raw.{table} add column _loaded_at timestamp default timestamp '{FIRST_LOAD}'")
+
+
+def append_arrivals(db: Path, share: float, seed: int) -> dict[str, int]:
+    """One arrival batch, stamped ARRIVAL_LOAD; the rows added per table."""
+    import duckdb
+
+    day = f"timestamp '{AS_OF}'"  # the as_of day itself: not future
+    stamp_ = f"timestamp '{ARRIVAL_LOAD}'"
+    some_second = "to_seconds(cast(random() * 86399 as bigint))"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"select setseed({(seed % 1000) / 1000})")
+        tables = ("raw_users", "raw_events", "raw_orders")
+        before = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in tables}
+        # the day's active users: a random `share` of the users
+        con.execute(f"create temp table active as select distinct user_id from raw.raw_users "
+                    f"where random() < {share} and user_id is not null")
+        next_event = "(select coalesce(max(event_id), 0) from raw.raw_events)"
+        # the day's events of the active users (about as many as they had)
+        con.execute(f"""insert into raw.raw_events
+            select {next_event} + row_number() over (), e.user_id, e.event_type, {day} + {some_second},
+                   e.utm_source, {stamp_}
+            from raw.raw_events as e join active using (user_id) where random() < 0.8""")
+        # late events (up to 30 days old) of any user
+        con.execute(f"""insert into raw.raw_events
+            select {next_event} + row_number() over (), user_id, event_type,
+                   timestamp '{AS_OF}' - to_seconds(cast(random() * 30 * 86400 as bigint)), utm_source, {stamp_}
+            from raw.raw_events where random() < {share / 10}""")
+        # earlier copies of existing ids under another user, and identical re-delivered rows
+        con.execute(f"""insert into raw.raw_events
+            select event_id, user_id + 1, event_type, "timestamp" - interval 1 minute, utm_source, {stamp_}
+            from raw.raw_events where random() < {share / 20} and "timestamp" is not null""")
+        con.execute(f"""insert into raw.raw_events
+            select * exclude (_loaded_at), {stamp_} from raw.raw_events
+            where random() < {share / 20} and _loaded_at = timestamp '{FIRST_LOAD}'""")
+        next_order = "(select coalesce(max(order_id), 0) from raw.raw_orders)"
+        con.execute(f"""insert into raw.raw_orders
+            select {next_order} + row_number() over (), o.user_id, o.amount, o.product_category, o.payment_method,
+                   {day} + {some_second}, {stamp_}
+            from raw.raw_orders as o join active using (user_id) where random() < 0.8""")
+        con.execute(f"""insert into raw.raw_orders
+            select order_id, user_id + 1, amount, product_category, payment_method,
+                   created_at - interval 1 minute, {stamp_}
+            from raw.raw_orders where random() < {share / 20} and created_at is not null""")
+        # new users, some with the email of an existing user
+        next_user = "(select coalesce(max(user_id), 0) from raw.raw_users)"
+        con.execute(f"""insert into raw.raw_users
+            select {next_user} + row_number() over (), email, name, country, referrer, {day} + {some_second},
+                   {stamp_}
+            from raw.raw_users where random() < {share / 10}""")
+        after = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in tables}
+    return {t: after[t] - before[t] for t in tables}
+
+
+def build(db: Path, work: Path, *, full_refresh: bool = False) -> dict:
+    """Seed, run and test the project on ``db`` in place; timings and peak memory."""
+    env = {**os.environ, "SBDK_DUCKDB_PATH": str(db), "SBDK_DBT_THREADS": "2",
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_FULL_REFRESH": "true" if full_refresh else "false"}
+    env.pop("SBDK_DUCKDB_MEMORY_LIMIT", None)
+    args = ["--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", "duckdb",
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+            "--vars", json.dumps({"as_of_date": AS_OF}), "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(args)], env=env, cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = TreeMemory(proc.pid)
+    out, err = proc.communicate()
+    peak = memory.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed (exit {proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
+    measured = json.loads(out.strip().splitlines()[-1])
+    models = {uid.split(".")[2]: s for uid, s in measured["nodes"].items() if uid.startswith("model.")}
+    return {"timed": sum(measured[p] for p in TIMED), "peak": peak, "models": models,
+            **{p: measured[p] for p in ("start-up", *TIMED)}}
+
+
+def differences(a: Path, b: Path) -> list[str]:
+    """Models whose rows differ between the two files (dbt_updated_at left out)."""
+    import duckdb
+
+    out = []
+    with duckdb.connect(str(a), read_only=True) as con:
+        con.execute(f"attach '{b}' as other (read_only)")
+        for model in MODELS:
+            cols = [r[0] for r in con.execute(f"describe main.{model}").fetchall() if r[0] != "dbt_updated_at"]
+            select = ", ".join(f'"{c}"' for c in cols)
+            n = con.execute(f"""select count(*) from (
+                (select {select} from main.{model} except all select {select} from other.main.{model})
+                union all
+                (select {select} from other.main.{model} except all select {select} from main.{model}))"""
+            ).fetchone()[0]
+            if n:
+                out.append(f"{model}: {n} rows differ")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=1_000_000, help="users, about 10 events each (default 1 M)")
+    parser.add_argument("--share", type=float, default=0.01, help="share of the users active in the batch")
+    parser.add_argument("--repeat", type=int, default=2, help="A B pairs (default 2)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="sbdk-bench-incremental-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        base = work / "base.duckdb"
+        rows, events, gen_s = generate(args.users, args.seed, base)
+        stamp(base)
+        print(f"{args.users:,} users: {rows:,} raw rows ({events:,} events) generated in {gen_s:.1f} s", flush=True)
+        first = build(base, work)
+        print(f"first full build: {first['timed']:.1f} s (seed + run + test), peak {first['peak'] / 2**30:.2f} GB",
+              flush=True)
+        added = append_arrivals(base, args.share, args.seed)
+        print("arrival batch: " + ", ".join(f"{t} +{n:,}" for t, n in added.items())
+              + f" ({100 * sum(added.values()) / rows:.2f} % of the raw rows)", flush=True)
+
+        results: dict[str, list[dict]] = {"incremental": [], "full refresh": []}
+        kept: dict[str, Path] = {}
+        for i in range(args.repeat):
+            for kind in ("incremental", "full refresh"):
+                db = work / kind.replace(" ", "_") / DUCKDB_FILE
+                shutil.rmtree(db.parent, ignore_errors=True)
+                db.parent.mkdir(parents=True)
+                shutil.copyfile(base, db)
+                r = build(db, db.parent, full_refresh=kind == "full refresh")
+                results[kind].append(r)
+                kept[kind] = db
+                print(f"  [{i + 1}] {kind:<12}: {r['timed']:6.1f} s (seed {r['seed']:.1f}, run {r['run']:.1f}, "
+                      f"test {r['test']:.1f}; start-up {r['start-up']:.1f} not counted), peak "
+                      f"{r['peak'] / 2**30:.2f} GB", flush=True)
+        diff = differences(kept["incremental"], kept["full refresh"])
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    inc, full = results["incremental"], results["full refresh"]
+    ratio = statistics.median(r["timed"] for r in inc) / statistics.median(r["timed"] for r in full)
+    print(f"\nincremental / full refresh (seed + run + test, median of {args.repeat}): {100 * ratio:.1f} %")
+    for part in TIMED:
+        print(f"  {part:<5} {statistics.median(r[part] for r in inc):7.1f} s vs "
+              f"{statistics.median(r[part] for r in full):7.1f} s")
+    print(f"peak RSS: incremental {max(r['peak'] for r in inc) / 2**30:.2f} GB, "
+          f"full refresh {max(r['peak'] for r in full) / 2**30:.2f} GB")
+    print("\nmodel seconds (last pair)        incremental  full refresh")
+    for name in MODELS:
+        print(f"  {name:<30} {inc[-1]['models'].get(name, float('nan')):11.1f} "
+              f"{full[-1]['models'].get(name, float('nan')):13.1f}")
+    if diff:
+        print("\nthe incremental result differs from the full refresh:\n  " + "\n  ".join(diff))
+        return 1
+    print("\nevery model of the incremental result equals the full refresh's (dbt_updated_at aside)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
