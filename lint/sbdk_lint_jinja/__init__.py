@@ -45,6 +45,12 @@ def _const(text: str) -> Callable[..., str]:
     return lambda *args, **kwargs: text
 
 
+def _full_refresh_plan() -> dict[str, Any]:
+    """`sbdk.incremental_plan()` of a first build: the branch both templaters lint."""
+    return {"incremental": False, "reason": "lint", "built_at": None, "as_of_changed": False, "as_of_prev": None,
+            "loaded_max": None, "loaded_rows": None, "loaded_at": None, "unchanged": False}
+
+
 class _Namespace:
     """``sbdk.x(...)``/``dbt.x(...)``: the listed stand-ins, else a generic call."""
 
@@ -77,13 +83,10 @@ sbdk = _Namespace(
         "day_spine": _const("select cast(null as date) as date_day"),
         "integer_range": _const("select 0 as n"),
         # incremental builds: the full-refresh branch is linted (the dbt templater as well)
-        "incremental_plan": lambda raw_relation=None: {
-            "incremental": False, "reason": "lint", "built_at": None, "as_of_changed": False,
-            "as_of_prev": None, "loaded_max": None, "loaded_rows": None, "loaded_at": None, "unchanged": False,
-        },
+        "incremental_plan": lambda raw_relation=None: _full_refresh_plan(),
+        "whole_table_plan": _full_refresh_plan,
         "plan_marker": _const("/* sbdk incremental plan */"),
         "snapshot_hooks": lambda: {"pre": [], "post": []},
-        "_unit_all_changed": lambda plan: True,
         "users_rewritten_since": lambda relation, plan: f"select user_id from {relation}",
         "as_of_band": lambda column, plan: f"{column} is not null",
         "loaded_after_watermark": _const("true"),

@@ -133,6 +133,16 @@
 {%- endmacro %}
 
 
+{#- The plan of a model replaced as a whole (`sbdk_unit='all'`, the marts): the
+    plan above, plus `unchanged` (an incremental build with nothing to replace,
+    see _unit_all_changed). -#}
+{% macro whole_table_plan() -%}
+    {%- set plan = sbdk.incremental_plan() -%}
+    {%- do plan.update({'unchanged': plan.incremental and not sbdk._unit_all_changed(plan)}) -%}
+    {{- return(plan) -}}
+{%- endmacro %}
+
+
 {#- The plan as a comment of the compiled SQL, from which the strategy and the
     post-hook read it back (compiled_plan): they act on the plan the SQL was
     compiled with, never on a second look at tables that may have changed. -#}

@@ -1,8 +1,7 @@
 {#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
     moved or a model it reads changed since its last build; else left as it is. -#}
 {{ config(sbdk_unit='all', sbdk_upstream=['stg_events', 'stg_orders', 'stg_users']) }}
-{%- set plan = sbdk.incremental_plan() -%}
-{%- do plan.update({'unchanged': plan.incremental and not sbdk._unit_all_changed(plan)}) -%}
+{%- set plan = sbdk.whole_table_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
 with
