@@ -77,3 +77,30 @@ def test_the_command_line_loads_only_light_modules_before_its_ctrl_c_handling(tm
     assert "sbdk.cli" in loaded
     heavy = {"logging", "pathlib", "typing", "argparse", "duckdb", "dbt", "sbdk.options", "sbdk.pipeline"}
     assert loaded & heavy == set()
+
+
+def test_a_stopped_command_with_a_thread_inside_duckdb_exits_cleanly(tmp_path: Path) -> None:
+    # a thread of dbt still inside a DuckDB query when the stopped command returns: Python's
+    # shutdown ended it with pthread_exit, which DuckDB turned into an abort after the
+    # command's line ("FATAL: exception not rethrown", exit -6), the cause of a failure of
+    # test_interrupted_run_keeps_the_previous_result[SIGINT-build]
+    result = run_script("""
+        import sys, threading, time
+        import duckdb
+        import sbdk.cli
+
+        def query():
+            con = duckdb.connect()
+            con.create_function("plus_one", lambda x: x + 1, ["BIGINT"], "BIGINT")
+            con.execute("select sum(plus_one(range)) from range(100000000)").fetchall()
+
+        def stopped_main(argv=None):
+            threading.Thread(target=query, daemon=True).start()
+            time.sleep(0.5)
+            print("sbdk: interrupted; nothing was written", file=sys.stderr)
+            return 130
+
+        sbdk.cli.main = stopped_main
+        sbdk.cli.console_main()
+    """, tmp_path)
+    assert (result.returncode, result.stderr) == (130, "sbdk: interrupted; nothing was written\n")

@@ -14,8 +14,10 @@ from __future__ import annotations
 # only light modules here: until `main` has installed the Ctrl-C handling, a Ctrl-C is
 # Python's own (a traceback); everything else (logging, pathlib, the command's modules)
 # loads after it
+import os
 import signal
 import sys
+import threading
 
 from sbdk._signals import (
     ignore_interrupts,
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "console_main", "main"]
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -119,5 +121,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def console_main() -> None:
+    """The `sbdk` console script: `main`, then exit with its code.
+
+    A command that stopped (Ctrl-C, SIGTERM, a closed stdout) or failed can leave one of dbt's
+    threads inside a DuckDB call, a model's query the stop did not cancel. Python's shutdown
+    ends such a thread with ``pthread_exit`` when the call returns, and DuckDB's C++ code turns
+    that into an abort after the command has printed its line ("FATAL: exception not
+    rethrown", exit -6). Such a command has cleaned up by then (nothing of it waits for the
+    shutdown), so it exits without the shutdown.
+    """
+    code = main()
+    if code != 0 and threading.active_count() > 1:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()
