@@ -251,6 +251,14 @@
         loaded_max {{ dbt.type_timestamp() }},
         loaded_rows {{ dbt.type_bigint() }}
     );
+    {%- if not plan.incremental or (config.get('sbdk_unit') == 'all' and not plan.unchanged) %}
+    {%- set descendants = sbdk._descendant_models() %}
+    {%- if descendants %}
+    {#- Rebuilt or replaced whole: a user (or a whole table) may have left it, which the
+        models reading it cannot see in its rows; they rebuild in full too. #}
+    delete from {{ state_relation }} where model_name in ('{{ descendants | join("', '") }}');
+    {%- endif %}
+    {%- endif %}
     delete from {{ state_relation }} where model_name = '{{ this.identifier }}';
     insert into {{ state_relation }} (model_name, built_at, as_of_date, settings_hash, loaded_max, loaded_rows)
     values (
@@ -261,6 +269,25 @@
         {{ loaded_max }},
         {{ loaded_rows }}
     )
+{%- endmacro %}
+
+
+{#- The identifiers of the package's models that read this one, directly or not. -#}
+{% macro _descendant_models() -%}
+    {%- set models = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+                     | selectattr('package_name', 'equalto', 'sbdk') | list -%}
+    {%- set found = [model.unique_id] -%}
+    {%- set names = [] -%}
+    {#- each pass finds at least the next level; there are fewer levels than models -#}
+    {%- for _ in models -%}
+        {%- for node in models -%}
+            {%- if node.unique_id not in found and (node.depends_on.nodes | select('in', found) | list) -%}
+                {%- do found.append(node.unique_id) -%}
+                {%- do names.append(node.alias or node.name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{- return(names) -}}
 {%- endmacro %}
 
 
