@@ -1,11 +1,13 @@
 """Incremental build against a full refresh, on the same raw rows (DuckDB).
 
-Generates the raw data once (`sbdk generate`), stamps every row with a loaded-at time and
-builds it in full: the result a daily job starts from. Then one arrival batch is appended,
-stamped a day later: new events and orders of the next day (about 1 % of the rows, from a
-random 1 % of the users), late events and orders up to 30 days old, late copies of existing
-ids with an earlier timestamp under another user, re-delivered identical rows and new users.
-On that same raw data it times, alternately (A B A B):
+Generates the raw data once (`sbdk generate`, every row stamped with its load time) and builds
+it in full: the result a daily job starts from. Then one arrival batch is appended
+(`sbdk.arrivals.append_arrivals`, what `sbdk generate --append` does): the next day's events and
+orders of a random 1 % of the users (about 1 % of the rows), late events and orders up to 30 days
+old, late copies of existing ids with an earlier timestamp under another user, re-delivered
+identical rows, bridging events, new users (some with an existing email and an earlier signup,
+some whose events come a batch before them). The builds after it run as of the batch's day (a
+daily run: `as_of_date` moved a day). On that same raw data it times, alternately (A B A B):
 
 - A: an ordinary `dbt build` on a copy of the built result (incremental);
 - B: a `--full-refresh` build on another copy.
@@ -40,84 +42,23 @@ sys.path[:0] = [str(ROOT / "benchmarks")]
 
 from _measure import TreeMemory  # noqa: E402
 from bench_scale import AS_OF, DRIVER, generate  # noqa: E402
+from sbdk.arrivals import append_arrivals  # noqa: E402
 from sbdk.defaults import DUCKDB_FILE  # noqa: E402
 
-FIRST_LOAD = "2026-01-01 06:00:00"
-ARRIVAL_LOAD = "2026-01-02 06:00:00"
 TIMED = ("seed", "run", "test")
 MODELS = ("stg_users", "stg_events", "stg_orders", "int_user_activity", "int_user_orders", "int_event_sessions",
           "user_metrics", "cohort_summary", "cohort_retention", "product_summary", "daily_summary",
           "data_quality_summary")
 
 
-def stamp(db: Path) -> None:
-    """Every raw row loaded at FIRST_LOAD."""
-    import duckdb
-
-    with duckdb.connect(str(db)) as con:
-        for table in ("raw_users", "raw_events", "raw_orders"):
-            con.execute(f"alter table raw.{table} add column _loaded_at timestamp default timestamp '{FIRST_LOAD}'")
-
-
-def append_arrivals(db: Path, share: float, seed: int) -> dict[str, int]:
-    """One arrival batch, stamped ARRIVAL_LOAD; the rows added per table."""
-    import duckdb
-
-    day = f"timestamp '{AS_OF}'"  # the as_of day itself: not future
-    stamp_ = f"timestamp '{ARRIVAL_LOAD}'"
-    some_second = "to_seconds(cast(random() * 86399 as bigint))"
-    with duckdb.connect(str(db)) as con:
-        con.execute(f"select setseed({(seed % 1000) / 1000})")
-        tables = ("raw_users", "raw_events", "raw_orders")
-        before = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in tables}
-        # the day's active users: a random `share` of the users
-        con.execute(f"create temp table active as select distinct user_id from raw.raw_users "
-                    f"where random() < {share} and user_id is not null")
-        next_event = "(select coalesce(max(event_id), 0) from raw.raw_events)"
-        # the day's events of the active users (about as many as they had)
-        con.execute(f"""insert into raw.raw_events
-            select {next_event} + row_number() over (), e.user_id, e.event_type, {day} + {some_second},
-                   e.utm_source, {stamp_}
-            from raw.raw_events as e join active using (user_id) where random() < 0.8""")
-        # late events (up to 30 days old) of any user
-        con.execute(f"""insert into raw.raw_events
-            select {next_event} + row_number() over (), user_id, event_type,
-                   timestamp '{AS_OF}' - to_seconds(cast(random() * 30 * 86400 as bigint)), utm_source, {stamp_}
-            from raw.raw_events where random() < {share / 10}""")
-        # earlier copies of existing ids under another user, and identical re-delivered rows
-        con.execute(f"""insert into raw.raw_events
-            select event_id, user_id + 1, event_type, "timestamp" - interval 1 minute, utm_source, {stamp_}
-            from raw.raw_events where random() < {share / 20} and "timestamp" is not null""")
-        con.execute(f"""insert into raw.raw_events
-            select * exclude (_loaded_at), {stamp_} from raw.raw_events
-            where random() < {share / 20} and _loaded_at = timestamp '{FIRST_LOAD}'""")
-        next_order = "(select coalesce(max(order_id), 0) from raw.raw_orders)"
-        con.execute(f"""insert into raw.raw_orders
-            select {next_order} + row_number() over (), o.user_id, o.amount, o.product_category, o.payment_method,
-                   {day} + {some_second}, {stamp_}
-            from raw.raw_orders as o join active using (user_id) where random() < 0.8""")
-        con.execute(f"""insert into raw.raw_orders
-            select order_id, user_id + 1, amount, product_category, payment_method,
-                   created_at - interval 1 minute, {stamp_}
-            from raw.raw_orders where random() < {share / 20} and created_at is not null""")
-        # new users, some with the email of an existing user
-        next_user = "(select coalesce(max(user_id), 0) from raw.raw_users)"
-        con.execute(f"""insert into raw.raw_users
-            select {next_user} + row_number() over (), email, name, country, referrer, {day} + {some_second},
-                   {stamp_}
-            from raw.raw_users where random() < {share / 10}""")
-        after = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in tables}
-    return {t: after[t] - before[t] for t in tables}
-
-
-def build(db: Path, work: Path, *, full_refresh: bool = False) -> dict:
+def build(db: Path, work: Path, as_of: str, *, full_refresh: bool = False) -> dict:
     """Seed, run and test the project on ``db`` in place; timings and peak memory."""
     env = {**os.environ, "SBDK_DUCKDB_PATH": str(db), "SBDK_DBT_THREADS": "2",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_FULL_REFRESH": "true" if full_refresh else "false"}
     env.pop("SBDK_DUCKDB_MEMORY_LIMIT", None)
     args = ["--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", "duckdb",
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-            "--vars", json.dumps({"as_of_date": AS_OF}), "--quiet"]
+            "--vars", json.dumps({"as_of_date": as_of}), "--quiet"]
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(args)], env=env, cwd=work,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     memory = TreeMemory(proc.pid)
@@ -165,14 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         base = work / "base.duckdb"
         rows, events, gen_s = generate(args.users, args.seed, base)
-        stamp(base)
         print(f"{args.users:,} users: {rows:,} raw rows ({events:,} events) generated in {gen_s:.1f} s", flush=True)
-        first = build(base, work)
+        first = build(base, work, AS_OF)
         print(f"first full build: {first['timed']:.1f} s (seed + run + test), peak {first['peak'] / 2**30:.2f} GB",
               flush=True)
-        added = append_arrivals(base, args.share, args.seed)
-        print("arrival batch: " + ", ".join(f"{t} +{n:,}" for t, n in added.items())
-              + f" ({100 * sum(added.values()) / rows:.2f} % of the raw rows)", flush=True)
+        batch = append_arrivals(base, seed=args.seed, share=args.share)
+        print(f"arrival batch of {batch.day} (the builds' as_of_date): "
+              + ", ".join(f"{t} +{n:,}" for t, n in batch.rows.items())
+              + f" ({100 * batch.total_rows / rows:.2f} % of the raw rows)", flush=True)
+        print("  " + ", ".join(f"{k} {n:,}" for k, n in batch.kinds.items()), flush=True)
 
         results: dict[str, list[dict]] = {"incremental": [], "full refresh": []}
         kept: dict[str, Path] = {}
@@ -182,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(db.parent, ignore_errors=True)
                 db.parent.mkdir(parents=True)
                 shutil.copyfile(base, db)
-                r = build(db, db.parent, full_refresh=kind == "full refresh")
+                r = build(db, db.parent, batch.day.isoformat(), full_refresh=kind == "full refresh")
                 results[kind].append(r)
                 kept[kind] = db
                 print(f"  [{i + 1}] {kind:<12}: {r['timed']:6.1f} s (seed {r['seed']:.1f}, run {r['run']:.1f}, "

@@ -95,7 +95,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Gene
 def test_clean_columns_are_typed(clean) -> None:
     db, _ = clean
     for table, cols in TYPED.items():
-        assert _columns(db, "raw", table) == cols
+        assert _columns(db, "raw", table) == {**cols, "_loaded_at": "TIMESTAMP"}
 
 
 def test_clean_row_counts_and_all_rows_valid(clean) -> None:
@@ -374,13 +374,13 @@ def dirty_flags(dirty) -> dict[str, dict[str, int]]:
 def test_dirty_columns_are_all_varchar(dirty) -> None:
     db, _ = dirty
     for table, cols in TYPED.items():
-        assert _columns(db, "raw", table) == dict.fromkeys(cols, "VARCHAR")
+        assert _columns(db, "raw", table) == {**dict.fromkeys(cols, "VARCHAR"), "_loaded_at": "TIMESTAMP"}
 
 
 def test_dirty_columns_in_the_contracts_order(dirty) -> None:
     db, _ = dirty
     for table in TABLES:
-        assert tuple(_columns(db, "raw", table)) == COLUMNS[table]
+        assert tuple(_columns(db, "raw", table)) == (*COLUMNS[table], "_loaded_at")
 
 
 def test_render_checks_its_columns_against_the_contract(monkeypatch) -> None:
@@ -697,7 +697,7 @@ def test_zero_users_gives_empty_tables(tmp_path: Path, dirty_rate: float) -> Non
     assert expected_flags_for_file(db, "raw", date(2025, 12, 31)) == {t: {} for t in TABLES}
     for t in TABLES:
         assert _one(db, f"select count(*) from raw.{t}") == 0
-        assert set(_columns(db, "raw", t)) == set(TYPED[t])
+        assert set(_columns(db, "raw", t)) == {*TYPED[t], "_loaded_at"}
 
 
 def test_schema_is_created_and_rerun_replaces_tables(tmp_path: Path) -> None:
@@ -903,3 +903,77 @@ def test_ctrl_c_while_counting_the_expected_flags(tmp_path: Path, capsys, cli_in
     assert err.splitlines() == [
         f"sbdk: interrupted; {db} holds the new raw tables; their expected flags were not counted"]
     assert _one(db, "select count(*) from raw.raw_users") >= 50
+
+
+# ---------------------------------------------------------------- arrival batches (sbdk.arrivals)
+
+
+@pytest.mark.parametrize("dirty", [0.0, 0.2], ids=["clean", "dirty"])
+def test_arrival_batches_bring_every_kind_of_late_row(tmp_path, dirty: float) -> None:
+    """`generate` stamps its rows with the initial load time; each `append_arrivals` adds the
+    next day's rows, stamped the morning after, with every kind of late row the incremental
+    builds must handle, checked on the rows themselves."""
+    from sbdk.arrivals import append_arrivals, initial_load_time
+
+    db = tmp_path / "arrivals.duckdb"
+    end = date(2025, 6, 30)
+    generate(400, db_path=db, seed=5, end=end, dirty=dirty)
+    batches = [append_arrivals(db, seed=5, share=0.3) for _ in range(3)]
+    assert [b.day for b in batches] == [end + timedelta(days=i) for i in (1, 2, 3)]
+    assert [b.loaded_at for b in batches] == [initial_load_time(end + timedelta(days=i)) for i in (1, 2, 3)]
+    conn = duckdb.connect(str(db), read_only=True)
+    sql = lambda q: conn.execute(q).fetchall()  # noqa: E731
+    stamps = [initial_load_time(end), *(b.loaded_at for b in batches)]
+    for table in TABLES:
+        counts = dict(sql(f"select _loaded_at, count(*) from raw.{table} group by 1"))
+        assert sorted(counts) == stamps, (table, counts)
+        assert [counts[b.loaded_at] for b in batches] == [b.rows[table] for b in batches]
+    for b in batches:
+        assert sum(b.kinds.values()) - b.kinds["duplicate emails"] - b.kinds["users arriving next batch"] \
+            == b.total_rows, b.kinds
+    kinds = {k for b in batches for k, n in b.kinds.items() if n}
+    assert kinds >= {"new events", "new orders", "late events", "late orders", "bridging events", "earlier copies",
+                     "re-delivered rows", "new users", "duplicate emails", "late users"}, kinds
+    ev = "try_cast(event_id as bigint)"
+    ts = 'try_cast("timestamp" as timestamp)'
+    last = f"timestamp '{batches[-1].loaded_at}'"
+    # a late copy of an event id, earlier, under another user
+    assert sql(f"""select count(*) from raw.raw_events as a join raw.raw_events as b on {ev.replace('event_id',
+        'a.event_id')} = {ev.replace('event_id', 'b.event_id')}
+        where b._loaded_at = {last} and a._loaded_at < {last}
+          and try_cast(b.user_id as bigint) = try_cast(a.user_id as bigint) + 1
+          and {ts.replace('"timestamp"', 'b."timestamp"')} = {ts.replace('"timestamp"', 'a."timestamp"')}
+              - interval 1 minute""")[0][0] > 0
+    # an identical row delivered again
+    assert sql(f"""select count(*) from (select * exclude (_loaded_at) from raw.raw_events where _loaded_at = {last}
+                   intersect select * exclude (_loaded_at) from raw.raw_events where _loaded_at < {last})""")[0][0] > 0
+    # late rows, up to 30 days before the batch's day
+    old = sql(f"""select min({ts}) from raw.raw_events where _loaded_at = {last} and {ev} not in
+                  (select {ev} from raw.raw_events where _loaded_at < {last} and {ev} is not null)""")[0][0]
+    assert batches[-1].day - timedelta(days=30) <= old.date() < batches[-1].day
+    # the late users of a batch: events then, no users row until the next batch
+    late = sql("""select u.user_id, min(e._loaded_at), min(u._loaded_at) from raw.raw_users as u
+                   join raw.raw_events as e on try_cast(e.user_id as bigint) = try_cast(u.user_id as bigint)
+                   where u.name like 'Late User %' group by 1""")
+    assert late and all(events_at < user_at for _, events_at, user_at in late), late
+    # a duplicate email arriving with an earlier created_at
+    assert sql("""select count(*) from raw.raw_users as new join raw.raw_users as old
+                  on lower(trim(new.email)) = lower(trim(old.email)) and new.user_id <> old.user_id
+                  where new._loaded_at > old._loaded_at
+                    and try_cast(new.created_at as timestamp) < try_cast(old.created_at as timestamp)""")[0][0] > 0
+    conn.close()
+    # the same tables and seed give the same batch
+    again = tmp_path / "again.duckdb"
+    generate(400, db_path=again, seed=5, end=end, dirty=dirty)
+    assert [append_arrivals(again, seed=5, share=0.3).rows for _ in range(3)] == [b.rows for b in batches]
+
+
+def test_appending_needs_stamped_raw_tables(tmp_path) -> None:
+    from sbdk.arrivals import NoArrivalBase, append_arrivals
+
+    db = tmp_path / "old.duckdb"
+    generate(20, db_path=db, seed=1)
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("alter table raw.raw_orders drop column _loaded_at")
+    with pytest.raises(NoArrivalBase, match="raw.raw_orders has no _loaded_at column"):
+        append_arrivals(db)

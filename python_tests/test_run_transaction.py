@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -214,3 +215,96 @@ def test_full_disk_during_the_build(previous: tuple[Path, dict]) -> None:
     assert "Traceback" not in err + out and "Logging error" not in err and "\x1b[" not in out
     assert snapshot(db) == before
     assert leftovers(db.parent) == []
+
+
+# ---------------------------------------------------------------- sbdk run --append-days
+
+
+def append(db: Path, days: int, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([SBDK, "run", "--append-days", str(days), "--db", str(db), *extra], cwd=db.parent,
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def assert_equals_reference(db: Path) -> None:
+    """Every model in ``db`` equals the reference implementation on the raw rows in it, as of the
+    last build's date (the day of its last arrival batch)."""
+    from harness import assert_all, assert_rows_equal, read_raw_rows
+    from reference.contract import compute
+    from sbdk.engines import DuckDBEngine
+
+    with duckdb.connect(str(db), read_only=True) as conn:
+        as_of = conn.execute("select max_by(as_of_date, logged_at) from main.sbdk_build_log").fetchone()[0]
+    raw = {t: [{k: v for k, v in r.items() if k != "_loaded_at"} for r in rows]
+           for t, rows in read_raw_rows(db).items()}
+    engine = DuckDBEngine(db)
+    checks = []
+    for model, rows in compute(raw, as_of).items():
+        def check(model=model, rows=rows):
+            columns = [c for c in (rows[0] if rows else {}) if c != "dbt_updated_at"] or None
+            actual = [{k: v for k, v in r.items() if k != "dbt_updated_at"}
+                      for r in engine.rows(f"select * from main.{model}")]
+            assert_rows_equal(model, rows, actual, key=(), columns=columns)
+        checks.append(check)
+    assert_all(f"{db.name} as of {as_of}", checks)
+
+
+def test_append_days_builds_each_batch_incrementally(previous: tuple[Path, dict]) -> None:
+    """Two daily batches appended to a result, each built incrementally: one line per batch
+    (rows arrived, users reprocessed, time next to the full refresh's), the build log in the
+    file, and every model equal to the reference on the raw rows the file holds."""
+    db, before = previous
+    proc = append(db, 2, "--quiet")
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        log = conn.execute("select as_of_date, full_refresh, rows_arrived, users_reprocessed, build_seconds "
+                           "from main.sbdk_build_log order by logged_at").fetchall()
+        arrived = conn.execute("select _loaded_at, count(*) from (select _loaded_at from raw.raw_users union all "
+                               "select _loaded_at from raw.raw_events union all select _loaded_at from "
+                               "raw.raw_orders) group by 1 order by 1").fetchall()
+        users = conn.execute("select count(*) from main.stg_users").fetchone()[0]
+    first_as_of = log[0][0]
+    assert [(r[0], r[1]) for r in log] == [
+        (first_as_of, True), (first_as_of + timedelta(days=1), False), (first_as_of + timedelta(days=2), False)]
+    assert [n for _, n in arrived[1:]] == [r[2] for r in log[1:]], (arrived, log)
+    lines = [line for line in out.splitlines() if " rows arrived, " in line]
+    assert len(lines) == 2, out
+    for line, (day, _, rows, reprocessed, seconds) in zip(lines, log[1:], strict=True):
+        assert line.startswith(f"{day}: {rows:,} rows arrived, {reprocessed:,} users reprocessed; incremental "
+                               f"build "), line
+        assert f"in {seconds:.1f} s; the last full refresh took {log[0][4]:.1f} s (" in line, line
+        assert 0 < reprocessed < users, (reprocessed, users)  # not every user: incremental
+    assert f"{db} now holds this result" in out
+    assert_equals_reference(db)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_append_keeps_the_previous_result(previous: tuple[Path, dict], sig: int) -> None:
+    """An incremental run stopped in its second batch's build (Ctrl-C, kill -9) leaves the
+    previous result as it was; after a kill, the next incremental run equals the reference."""
+    db, before = previous
+    proc = append(db, 2)
+    output = Output(proc)
+    first_batch = f"{date.fromisoformat('2025-12-31') + timedelta(days=1)}: "
+    output.wait_for(first_batch)
+    deadline = time.monotonic() + 300  # a node line of the second batch's build
+    while time.monotonic() < deadline and not any(
+            line.startswith("[20/") for line in output.lines[output.lines.index(next(
+                line for line in output.lines if line.startswith(first_batch))):]):
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before the signal: {output.lines[-3:]}"
+    proc.send_signal(sig)
+    proc.wait(timeout=300)
+    err = proc.stderr.read()
+    out = output.text()
+    assert snapshot(db) == before
+    if sig == signal.SIGINT:
+        assert_one_clean_interrupt(proc.returncode, out, err, db)
+        assert leftovers(db.parent) == []
+        return
+    assert proc.returncode == -signal.SIGKILL
+    nxt = append(db, 1, "--quiet")
+    out, err = nxt.communicate(timeout=600)
+    assert nxt.returncode == 0, out + err
+    assert leftovers(db.parent) == []
+    assert_equals_reference(db)

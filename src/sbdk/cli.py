@@ -2,7 +2,9 @@
 (`sbdk.pipeline`), print what it did (`sbdk.summary`).
 
     sbdk generate --users N [--seed S] [--db PATH] [--schema raw] [--start DATE] [--end DATE] [--dirty RATE]
+    sbdk generate --append [--seed S] [--db PATH] [--schema raw]
     sbdk run [--users N] [--seed S] [--as-of DATE] [--db PATH] [--dirty RATE] [--threads N] [--target ENGINE]
+    sbdk run --append-days N [--full-refresh] [--seed S] [--db PATH] [--threads N]
 
 Exit codes: 0 success, 1 a failed command (one line naming what failed), 2 bad usage,
 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 stdout closed (``sbdk run | head``).
@@ -80,8 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # "--- Logging error ---" block: the command's own error line says it once
         logging.raiseExceptions = False
         from sbdk.options import CliError, GenerateSettings, InterruptedAfterWrite, first_line, settings_from
-        from sbdk.pipeline import generate_raw, run_pipeline
-        from sbdk.summary import ConsoleReporter, print_generated, print_published
+        from sbdk.pipeline import append_raw, generate_raw, run_pipeline
+        from sbdk.summary import ConsoleReporter, print_appended, print_generated, print_published
     except KeyboardInterrupt:
         return _stopped("nothing was written")
     db: Path | None = None
@@ -94,7 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = settings_from(args)
             db = settings.db
             existed = db.exists()
-            if isinstance(settings, GenerateSettings):
+            if isinstance(settings, GenerateSettings) and settings.append:
+                batch = append_raw(settings)
+                ignore_interrupts()  # committed
+                done = f"{settings.db} holds the appended rows"
+                print_appended(batch, settings.db, settings.schema)
+            elif isinstance(settings, GenerateSettings):
                 generated = generate_raw(settings)
                 # the new tables are in place: a Ctrl-C from here on changes nothing
                 ignore_interrupts()

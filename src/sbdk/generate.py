@@ -41,6 +41,7 @@ from sbdk._chunk import DAY, Chunk, build_emails, build_names, make_chunk
 from sbdk._duckfile import connect_file
 from sbdk._signals import raise_if_interrupted, sigint_deferred
 from sbdk._sql import quote_ident as _q
+from sbdk.arrivals import LOADED_AT, initial_load_time
 from sbdk.contract import RAW_TABLES, TABLE_NAMES
 
 __all__ = ["GenerateResult", "generate", "drop_leftover_tmp_tables", "build_emails", "MAX_USERS", "CHUNK_USERS"]
@@ -266,6 +267,14 @@ def _create_tmp(conn: duckdb.DuckDBPyConnection, schema: str, dirty: bool) -> di
     return tmp
 
 
+def _stamp(conn: duckdb.DuckDBPyConnection, tmp: dict[str, str], loaded_at: datetime) -> None:
+    """The loaded-at column, last, on every row (and no default left on it)."""
+    for name in tmp.values():
+        conn.execute(f"ALTER TABLE {name} ADD COLUMN {_q(LOADED_AT)} TIMESTAMP "
+                     f"DEFAULT TIMESTAMP '{loaded_at.isoformat(sep=' ')}'")
+        conn.execute(f"ALTER TABLE {name} ALTER COLUMN {_q(LOADED_AT)} DROP DEFAULT")
+
+
 def _drop_tmp(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
     for table in TABLE_NAMES:
         conn.execute(f"DROP TABLE IF EXISTS {_q(schema)}.{_q(TMP_PREFIX + table)}")
@@ -384,6 +393,7 @@ def generate(
     end: date = date(2025, 12, 31),
     dirty: float = 0.0,
     progress: bool = False,
+    loaded_at: datetime | None = None,
 ) -> GenerateResult:
     """Write ``raw_users``, ``raw_events`` and ``raw_orders`` for ``users`` users, active from
     ``start`` to ``end``.
@@ -391,6 +401,11 @@ def generate(
     ``end`` is the as-of date of the contract (the models' ``as_of_date``): the last day of
     activity, so clean rows are all ``valid`` as of it, and dirty mode's future rows lie after
     it.
+
+    Every row carries the time it was loaded in the column ``_loaded_at`` (the contract's
+    loaded-at column, a timestamp): ``loaded_at``, by default 06:00 the day after ``end``
+    (`sbdk.arrivals.initial_load_time`). `sbdk.arrivals.append_arrivals` adds the next day's
+    rows to these tables.
 
     Same arguments give identical tables. Raises ``ValueError`` on bad arguments and lets
     ``duckdb.IOException`` (e.g. the file is locked by another process) propagate; in every
@@ -423,6 +438,7 @@ def generate(
         tmp = _create_tmp(conn, schema, dirty=plan.dirty > 0)
         injected = _write_chunks(conn, plan, tmp, progress)
         raise_if_interrupted()
+        _stamp(conn, tmp, loaded_at or initial_load_time(end))
         row_counts = {
             t: int(conn.execute(f"SELECT count(*) FROM {tmp[t]}").fetchall()[0][0]) for t in TABLE_NAMES
         }

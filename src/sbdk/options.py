@@ -98,6 +98,14 @@ def _seed(text: str) -> int:
     return _whole_number(text, 0)
 
 
+#: The most arrival batches one `sbdk run --append-days` appends.
+MAX_APPEND_DAYS = 366
+
+
+def _days(text: str) -> int:
+    return _whole_number(text, 1, MAX_APPEND_DAYS)
+
+
 def _threads(text: str) -> int:
     return _whole_number(text, 1, MAX_THREADS)
 
@@ -141,14 +149,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _data_args(p: argparse.ArgumentParser, users_default: int | None, end_help: str) -> None:
-    p.add_argument("--users", type=_users, default=users_default, required=users_default is None,
+    # the defaults of the data options are filled in by `settings_from`: None says "not given",
+    # which an appending command (that generates nothing) must be able to tell
+    p.add_argument("--users", type=_users, default=None,
                    help="number of users to generate" + (f" (default {users_default:,})" if users_default else ""))
     p.add_argument("--seed", type=_seed, default=42, help="random seed (default 42)")
     p.add_argument("--db", default=None,
                    help=f"DuckDB file (default $SBDK_DUCKDB_PATH, else ./{defaults.DUCKDB_FILE}; ~ is expanded)")
-    p.add_argument("--start", type=_date, default=DEFAULT_START, help=f"first signup date (default {DEFAULT_START})")
+    p.add_argument("--start", type=_date, default=None, help=f"first signup date (default {DEFAULT_START})")
     p.add_argument("--end", type=_date, default=None, help=f"last activity date ({end_help})")
-    p.add_argument("--dirty", type=_rate, default=0.0,
+    p.add_argument("--dirty", type=_rate, default=None,
                    help="share of rows with injected data-quality problems, 0-0.5 (default 0)")
     p.add_argument("--no-progress", "--quiet", action="store_true", dest="no_progress",
                    help="no progress output (generation bar, dbt nodes)")
@@ -166,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="write raw_users, raw_events and raw_orders into a DuckDB file")
     _data_args(gen, None, f"default {DEFAULT_END}")
     gen.add_argument("--schema", default="raw", help="schema of the raw tables (default raw)")
+    gen.add_argument("--append", action="store_true",
+                     help="add the next day's arrival batch to the raw tables in --db (new, late, re-delivered and "
+                          "duplicate rows, stamped in _loaded_at) instead of generating them; --seed picks the rows")
 
     run = sub.add_parser("run", help="generate data, dbt build every model, print a summary")
     _data_args(run, 10_000, f"default --as-of if given, else {DEFAULT_END}")
@@ -182,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target", choices=list(ENGINES), default=DEFAULT_ENGINE,
                      help=f"engine to build on: {targets}; the raw tables are generated into --db and "
                           "bulk-loaded into the engine")
+    run.add_argument("--append-days", type=_days, default=0, metavar="N",
+                     help="instead of generating: append N daily arrival batches to the result in --db, each "
+                          "followed by an incremental dbt build as of its day (DuckDB), and print what each "
+                          "changed next to the last full refresh's time")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="with --append-days: rebuild every model in full after each batch")
     return parser
 
 
@@ -201,6 +220,8 @@ class GenerateSettings:
     dirty: float = 0.0
     #: Show the generation bar (on a terminal only).
     progress: bool = False
+    #: Append the next day's arrival batch to the raw tables in ``db`` instead (`sbdk.arrivals`).
+    append: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +247,13 @@ class RunSettings:
     spark_dir: Path | None = None
     #: Show dbt's own log on stdout (`--debug`).
     debug: bool = False
+    #: Append this many daily arrival batches to the result in ``db`` (each followed by an
+    #: incremental build) instead of generating a new one; 0: a new result.
+    append_days: int = 0
+    #: With ``append_days``: build each batch with `--full-refresh`.
+    full_refresh: bool = False
+    #: With ``append_days``: the share of the users active in a batch (`sbdk.arrivals`).
+    arrival_share: float = 0.01
 
     def __post_init__(self) -> None:
         end, as_of = run_dates(self.end, self.as_of)
@@ -269,13 +297,34 @@ def settings_from(args: argparse.Namespace) -> GenerateSettings | RunSettings:
     """The settings of the parsed command line."""
     db = resolve_db(args.db)
     progress = not args.no_progress
+    given = [f"--{name.replace('_', '-')}" for name in ("users", "start", "end", "dirty", "as_of")
+             if getattr(args, name, None) is not None]
     if args.command == "generate":
-        return GenerateSettings(db=db, users=args.users, seed=args.seed, schema=args.schema, start=args.start,
-                                end=args.end or DEFAULT_END, dirty=args.dirty, progress=progress)
+        if args.append and given:
+            raise UsageError(f"sbdk generate --append adds a day's arrivals to the raw tables in {db}: "
+                             f"{given[0]} does not apply")
+        if not args.append and args.users is None:
+            raise UsageError("sbdk generate needs --users (or --append, to add the next day's arrivals to the raw "
+                             "tables in --db)")
+        return GenerateSettings(db=db, users=args.users or 0, seed=args.seed, schema=args.schema,
+                                start=args.start or DEFAULT_START, end=args.end or DEFAULT_END,
+                                dirty=args.dirty or 0.0, progress=progress, append=args.append)
+    if args.append_days:
+        if given:
+            raise UsageError(f"--append-days appends to the result in {db}, as of each batch's day: {given[0]} "
+                             "does not apply")
+        if args.target != "duckdb":
+            raise UsageError(f"--append-days builds incrementally on DuckDB only (--target {args.target} builds a new "
+                             "result each run)")
+    elif args.full_refresh:
+        raise UsageError("--full-refresh goes with --append-days: a run without it always builds a new result "
+                         "in full")
     spark_dir = os.environ.get("SBDK_SPARK_DIR")
-    return RunSettings(db=db, users=args.users, seed=args.seed, start=args.start, end=args.end, as_of=args.as_of,
-                       dirty=args.dirty, threads=args.threads, memory_limit=args.memory_limit, target=args.target,
-                       progress=progress, spark_dir=Path(spark_dir) if spark_dir else None, debug=args.debug)
+    return RunSettings(db=db, users=10_000 if args.users is None else args.users, seed=args.seed,
+                       start=args.start or DEFAULT_START, end=args.end, as_of=args.as_of,
+                       dirty=args.dirty or 0.0, threads=args.threads, memory_limit=args.memory_limit,
+                       target=args.target, progress=progress, spark_dir=Path(spark_dir) if spark_dir else None,
+                       debug=args.debug, append_days=args.append_days, full_refresh=args.full_refresh)
 
 
 def check_writable(db: Path) -> None:

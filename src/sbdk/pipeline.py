@@ -32,19 +32,30 @@ from typing import TYPE_CHECKING, Protocol
 from sbdk import defaults
 from sbdk._files import check_replaceable, prepare_work_dir, work_dir_for
 from sbdk._settings import check_generate_settings, check_run_settings
-from sbdk._signals import install_first_interrupt_handler, interrupted
+from sbdk._signals import install_first_interrupt_handler, interrupted, raise_if_interrupted
 from sbdk.contract import TABLE_NAMES
-from sbdk.engines import MODEL_SCHEMA, Engine, engine_for
+from sbdk.engines import MODEL_SCHEMA, DuckDBEngine, Engine, engine_for
 from sbdk.options import CliError, GenerateSettings, InterruptedAfterWrite, RunSettings, check_writable, first_line
 from sbdk.runfile import BuildDir, LockBusy, RunLock, publish, remove_leftovers
 
 if TYPE_CHECKING:
+    from sbdk.arrivals import ArrivalBatch
     from sbdk.generate import GenerateResult
     from sbdk.project import BuildOutcome
     from sbdk.runtarget import RunTarget
 
-__all__ = ["GeneratedRaw", "RunReporter", "RunResult", "RunSummary", "generate_raw", "install_first_interrupt_handler",
-           "read_summary", "run_pipeline"]
+__all__ = [
+    "AppendedBatch",
+    "GeneratedRaw",
+    "append_raw",
+    "RunReporter",
+    "RunResult",
+    "RunSummary",
+    "generate_raw",
+    "install_first_interrupt_handler",
+    "read_summary",
+    "run_pipeline",
+]
 
 
 @dataclass(frozen=True)
@@ -67,12 +78,16 @@ class RunResult:
     """A finished run: the database that now holds it, and what each step produced."""
 
     db: Path
-    generated: GenerateResult
+    #: The generation (None for `--append-days`, which appends to the existing raw tables).
+    generated: GenerateResult | None
+    #: The last build.
     outcome: BuildOutcome
     summary: RunSummary
     #: What holds the result besides the DuckDB file (PostgreSQL's schemas, the Spark
     #: warehouse), committed before the file is published; None on DuckDB.
     engine_result: str | None = None
+    #: The arrival batches of `--append-days` and their builds, in order.
+    appended: tuple[AppendedBatch, ...] = ()
 
 
 class RunReporter(Protocol):
@@ -86,6 +101,21 @@ class RunReporter(Protocol):
 
     def summarized(self, summary: RunSummary) -> None: ...
 
+    def appended(self, step: AppendedBatch) -> None: ...
+
+
+@dataclass(frozen=True)
+class AppendedBatch:
+    """One arrival batch of `sbdk run --append-days` and the build after it."""
+
+    batch: ArrivalBatch
+    outcome: BuildOutcome
+    #: Users whose staging rows the build rewrote (all of them on a full refresh).
+    users_reprocessed: int
+    full_refresh: bool
+    #: The build time of the last full refresh of this result, when one is on record.
+    last_full_seconds: float | None
+
 
 class _Silent:
     def generated(self, result: GenerateResult) -> None:
@@ -98,6 +128,9 @@ class _Silent:
         pass
 
     def summarized(self, summary: RunSummary) -> None:
+        pass
+
+    def appended(self, step: AppendedBatch) -> None:
         pass
 
 
@@ -189,6 +222,29 @@ def generate_raw(settings: GenerateSettings) -> GeneratedRaw:
     return GeneratedRaw(result, expected)
 
 
+def append_raw(settings: GenerateSettings) -> ArrivalBatch:
+    """Append the next day's arrival batch to the raw tables in ``settings.db`` (with its run
+    lock held): `sbdk generate --append`."""
+    import duckdb
+
+    from sbdk.arrivals import NoArrivalBase, append_arrivals
+
+    db = settings.db
+    check_generate_settings(settings)
+    check_writable(db)
+    if not db.exists():
+        raise CliError(f"--append adds to the raw tables in {db}, and there is no such file: generate them first")
+    with _locked(db):
+        try:
+            return append_arrivals(db, schema=settings.schema, seed=settings.seed)
+        except NoArrivalBase as exc:
+            raise CliError(f"{db}: {exc}") from None
+        except duckdb.Error as exc:
+            if interrupted():
+                raise KeyboardInterrupt from None
+            raise _duckdb_error(exc, db) from None
+
+
 def _expected_flags(db: Path, settings: GenerateSettings) -> dict[str, dict[str, int]]:
     """The flags the contract gives the rows just written (the new tables are in place by
     now: an interrupt here says so)."""
@@ -227,7 +283,10 @@ def run_pipeline(settings: RunSettings, reporter: RunReporter | None = None) -> 
         prepare_work_dir(work_dir_for(db))
         remove_leftovers(db)
         with BuildDir(db) as build:
-            result = _generate_and_build(settings, build.new, db, reporter)
+            if settings.append_days:
+                result = _append_and_build(settings, build.new, db, reporter)
+            else:
+                result = _generate_and_build(settings, build.new, db, reporter)
             try:
                 _finish_new_file(build.new, db)
                 _publish(build.new, db)
@@ -371,6 +430,9 @@ def _build_on(target: RunTarget, settings: RunSettings, new: Path, db: Path, pro
         reporter.built(outcome, settings)
         outcome.raise_for_errors()
         summary = read_summary(engine, outcome.models, target.model_schema)
+        if settings.target == "duckdb":
+            _log_build(new, as_of=settings.as_of.isoformat(), full_refresh=True, seconds=outcome.seconds,
+                       rows_arrived=generated.total_rows, users_reprocessed=None)
         target.commit()
     except BuildError as exc:
         full = disk_full_cause(str(exc))
@@ -383,6 +445,133 @@ def _build_on(target: RunTarget, settings: RunSettings, new: Path, db: Path, pro
     finally:
         engine.close()
     return RunResult(db=db, generated=generated, outcome=outcome, summary=summary, engine_result=target.new_result())
+
+
+# ---------------------------------------------------------------- sbdk run --append-days
+
+#: The table of the DuckDB file that records each build of `sbdk run` (what `--append-days`
+#: compares its incremental builds with).
+BUILD_LOG = "sbdk_build_log"
+
+
+def _log_build(new: Path, *, as_of: str, full_refresh: bool, seconds: float, rows_arrived: int | None,
+               users_reprocessed: int | None) -> None:
+    """One row of `BUILD_LOG` in the new file: the build, what arrived before it, its cost."""
+    from sbdk._duckfile import connect_file
+
+    with connect_file(new) as conn:
+        conn.execute(f"create table if not exists {MODEL_SCHEMA}.{BUILD_LOG} (logged_at timestamp, "
+                     "as_of_date date, full_refresh boolean, build_seconds double, rows_arrived bigint, "
+                     "users_reprocessed bigint)")
+        conn.execute(f"insert into {MODEL_SCHEMA}.{BUILD_LOG} values (current_timestamp at time zone 'UTC', "
+                     "?, ?, ?, ?, ?)", [as_of, full_refresh, seconds, rows_arrived, users_reprocessed])
+
+
+def _last_full_seconds(engine: Engine) -> float | None:
+    try:
+        (seconds,) = engine.scalar_row(
+            f"select max_by(build_seconds, logged_at) from {MODEL_SCHEMA}.{BUILD_LOG} where full_refresh")
+    except Exception:  # noqa: BLE001 - a result written before the log existed
+        return None
+    return seconds
+
+
+def _users_reprocessed(engine: Engine, since: str) -> int:
+    """Users with a staging row written by the build that started at ``since`` (UTC)."""
+    parts = " union ".join(f"select user_id from {MODEL_SCHEMA}.{m} where dbt_updated_at >= timestamp '{since}' "
+                           "and user_id is not null" for m in ("stg_users", "stg_events", "stg_orders"))
+    return engine.scalar_row(f"select count(*) from ({parts}) as rewritten")[0]
+
+
+def _copy_result(db: Path, new: Path) -> None:
+    """Copy the result in ``db`` to ``new`` (its write-ahead log folded in first: the copy must
+    be whole); ``db`` itself is left as it is."""
+    import shutil
+
+    import duckdb
+
+    if db.with_name(db.name + ".wal").exists():
+        try:
+            with duckdb.connect(str(db)) as conn:
+                conn.execute("checkpoint")
+        except duckdb.Error as exc:
+            raise _duckdb_error(exc, db) from None
+    try:
+        shutil.copyfile(db, new)
+    except OSError as exc:
+        raise _not_published(exc, db, "copying the previous result") from None
+
+
+def _check_appendable(db: Path) -> None:
+    """``db`` holds a result `--append-days` can build on: the raw tables and the models."""
+    import duckdb
+
+    from sbdk._duckfile import connect_file
+
+    if not db.exists() or db.stat().st_size == 0:
+        raise CliError(f"--append-days appends to the result in {db}, and there is none: run `sbdk run` first")
+    try:
+        with connect_file(db, read_only=True) as conn:
+            found = {name for (name,) in conn.execute(
+                "select table_name from information_schema.tables where table_catalog = current_database() "
+                f"and table_schema = '{MODEL_SCHEMA}'").fetchall()}
+    except duckdb.Error as exc:
+        raise _duckdb_error(exc, db) from None
+    if "user_metrics" not in found:
+        raise CliError(f"{db} holds raw tables but no built models: run `sbdk run` first, then --append-days")
+
+
+def _append_and_build(settings: RunSettings, new: Path, db: Path, reporter: RunReporter) -> RunResult:
+    """Copy the result, then for each of the days: append its arrival batch and build (an
+    incremental `dbt build`, or `--full-refresh`); all in ``new``, published by the caller."""
+    from datetime import datetime, timezone
+
+    from sbdk.arrivals import NoArrivalBase, append_arrivals
+    from sbdk.progress import DbtProgress
+    from sbdk.project import BuildError, DbtProject, find_project_dir
+
+    project_dir = find_project_dir()
+    _check_appendable(db)
+    _copy_result(db, new)
+    engine = DuckDBEngine(new, memory_limit=settings.memory_limit)
+    steps: list[AppendedBatch] = []
+    try:
+        for _ in range(settings.append_days):
+            try:
+                batch = append_arrivals(new, seed=settings.seed, share=settings.arrival_share)
+            except NoArrivalBase as exc:
+                raise CliError(f"{db}: {exc}") from None
+            raise_if_interrupted()
+            project = DbtProject(work_dir_for(db), {"as_of_date": batch.day.isoformat()}, project_dir=project_dir,
+                                 threads=settings.threads, target="duckdb",
+                                 console_log_level="debug" if settings.debug else "none")
+            last_full = _last_full_seconds(engine)
+            engine.close()
+            since = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+            progress = DbtProgress() if settings.progress else None
+            with progress or nullcontext():
+                outcome = project.build_file(engine, *(["--full-refresh"] if settings.full_refresh else []),
+                                             callbacks=[progress] if progress else [])
+            outcome.raise_for_errors()
+            users = _users_reprocessed(engine, since)
+            _log_build(new, as_of=batch.day.isoformat(), full_refresh=settings.full_refresh,
+                       seconds=outcome.seconds, rows_arrived=batch.total_rows, users_reprocessed=users)
+            step = AppendedBatch(batch, outcome, users, settings.full_refresh, last_full)
+            steps.append(step)
+            reporter.appended(step)
+        summary = read_summary(engine, outcome.models)
+    except BuildError as exc:
+        full = disk_full_cause(str(exc))
+        raise CliError(f"out of disk space ({full}) during the build: {exc}" if full else str(exc)) from None
+    except KeyboardInterrupt:
+        raise InterruptedAfterWrite(f"{db} still holds the previous result") from None
+    except Exception:
+        if interrupted():
+            raise InterruptedAfterWrite(f"{db} still holds the previous result") from None
+        raise
+    finally:
+        engine.close()
+    return RunResult(db=db, generated=None, outcome=outcome, summary=summary, appended=tuple(steps))
 
 
 def _with_state(message: str, target: RunTarget) -> str:

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sbdk.arrivals import ArrivalBatch
     from sbdk.generate import GenerateResult
     from sbdk.options import RunSettings
-    from sbdk.pipeline import GeneratedRaw, RunSummary
+    from sbdk.pipeline import AppendedBatch, GeneratedRaw, RunSummary
     from sbdk.project import BuildOutcome
 
 
@@ -66,9 +67,37 @@ class ConsoleReporter:
         print()
         print("\n".join(format_summary(summary)))
 
+    def appended(self, step: AppendedBatch) -> None:
+        print(format_appended(step), flush=True)
+        for warning in step.outcome.warnings:
+            print(f"  warn: {warning}")
+
+
+def format_appended(step: AppendedBatch) -> str:
+    """One line per batch of `sbdk run --append-days`: what arrived, what the build did, and
+    its time next to the last full refresh's."""
+    batch, outcome = step.batch, step.outcome
+    kind = "full refresh" if step.full_refresh else "incremental build"
+    if step.last_full_seconds:
+        share = 100 * outcome.seconds / step.last_full_seconds
+        cost = f"; the last full refresh took {step.last_full_seconds:.1f} s ({share:.0f} %)"
+    else:
+        cost = "; no full refresh of this result is on record"
+    return (f"{batch.day}: {batch.total_rows:,} rows arrived, {step.users_reprocessed:,} users reprocessed; "
+            f"{kind} {outcome.passed} passed in {outcome.seconds:.1f} s{cost}")
+
 
 def print_published(db: Path) -> None:
     print(f"\n{db} now holds this result")
+
+
+def print_appended(batch: ArrivalBatch, db: Path, schema: str) -> None:
+    """What `sbdk generate --append` added."""
+    print(f"appended the arrivals of {batch.day} to {db} (schema {schema}), loaded at {batch.loaded_at}: "
+          f"{batch.total_rows:,} rows")
+    print_table(["table", "rows"], [[t, f"{n:,}"] for t, n in batch.rows.items()])
+    print()
+    print_table(["kind of row", "rows"], [[k, f"{n:,}"] for k, n in batch.kinds.items()])
 
 
 def print_generated(generated: GeneratedRaw, db: Path, schema: str) -> None:
