@@ -36,10 +36,10 @@ PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "m
 #: The SQL-facing tests, in two stages (the second runs only when the first passes): the
 #: hand-computed scenarios and typed raw columns (seconds each), then the differential test
 #: against the reference implementation on generated data and the incremental builds'
-#: tests (arrival batches, faults). Each build runs the package's data tests too.
+#: tests (arrival batches, faults, the arrival scenarios). Each build runs the package's data tests too.
 SQL_TESTS = (
     ("python_tests/test_scenarios.py", "python_tests/test_typed_raw.py"),
-    ("python_tests/test_differential.py", "python_tests/test_incremental.py"),
+    ("python_tests/test_differential.py", "python_tests/test_incremental.py", "python_tests/test_arrival_scenarios.py"),
 )
 
 
@@ -449,6 +449,14 @@ MUTATIONS: list[Mutation] = [
       "        'as_of_changed': state[1] != sbdk.as_of_date_string(), 'loaded_max': state[3],",
       "        'as_of_changed': false, 'loaded_max': state[3],",
       "the as_of_date of the last build is ignored: rows whose flags depend on it are not reprocessed"),
+    M("inc-ses-by-session-key", "models/intermediate/int_event_sessions.sql",
+      "{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_events']) }}",
+      "{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_events'], incremental_strategy='delete+insert', unique_key='session_id') }}",
+      "sessions replaced by the session_ids of the new rows (dbt's delete+insert): a session renumbered away keeps its stale row"),
+    M("inc-ev-append-only", "models/staging/stg_events.sql",
+      "    sbdk_raw='raw_events', sbdk_unit='user_id',",
+      "    sbdk_raw='raw_events', sbdk_unit='user_id', incremental_strategy='append',",
+      "stg_events appends what it recomputes (dbt's append strategy): the rows it replaces stay beside the new ones"),
     # ---- shared macros (the DuckDB version where a macro is dispatched: the run builds on DuckDB)
     M("mac-id-decimal", "macros/parsing/parse_id.sql",
       "regexp_full_match({{ text }}, '[+-]?[0-9]+')", "regexp_full_match({{ text }}, '[+-]?[0-9.]+')",

@@ -1,0 +1,118 @@
+"""Arrival scenarios as data: every folder under arrivals/ is one case of SPEC.md's
+"Incremental builds", the raw rows arriving in numbered batches (see arrivals/README.md).
+
+A case folder holds batch folders `1`, `2`, ... Each batch folder holds the raw rows that
+arrive in it (`raw_users.csv`, `raw_events.csv`, `raw_orders.csv`, read as in scenarios/; a
+missing file: nothing arrives in that table), an optional `vars.json` (dbt vars from that batch
+on, e.g. `as_of_date`) and `expected/<model>.csv`: hand-computed rows of the model after the
+ordinary (incremental) `dbt build` that follows the batch, on the columns the CSV lists.
+
+Every row is stamped in `_loaded_at` with its batch's load time. After each batch's build:
+the build has no error and no failing test, every expected CSV holds, and every model equals
+the reference implementation on the raw rows loaded so far. A batch with nothing new and the
+vars unchanged must change no row, `dbt_updated_at` included.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from harness import (
+    HARNESS_VARS,
+    RAW_TABLES,
+    assert_all,
+    assert_rows_equal,
+    csv_header,
+    expected_from_csv,
+    project_facts,
+    read_csv_rows,
+    read_rows,
+    text_tables,
+)
+from reference.contract import compute
+from warehouse import load_raw
+
+ARRIVALS_DIR = Path(__file__).parent / "arrivals"
+CASES = sorted(p for p in ARRIVALS_DIR.iterdir() if p.is_dir())
+FIRST_LOAD = datetime(2026, 1, 1, 6)
+
+
+def _batches(case: Path) -> list[Path]:
+    batches = sorted((p for p in case.iterdir() if p.is_dir()), key=lambda p: int(p.name))
+    assert [p.name for p in batches] == [str(i) for i in range(1, len(batches) + 1)], (
+        f"{case.name}: batch folders must be 1, 2, ... without gaps")
+    return batches
+
+
+def _arriving(batch: Path, number: int) -> dict[str, list[dict]]:
+    stamp = (FIRST_LOAD + timedelta(days=number - 1)).isoformat(sep=" ")
+    return {
+        table: [{**row, "_loaded_at": stamp} for row in read_csv_rows(batch / f"{table}.csv")]
+        if (batch / f"{table}.csv").exists() else []
+        for table in RAW_TABLES
+    }
+
+
+def _every_row(engine, models) -> dict[str, list]:
+    """Every row of every model, dbt_updated_at included, as sorted reprs."""
+    return {m: sorted(repr(sorted(r.items())) for r in read_rows(engine, m, exclude=())) for m in models}
+
+
+@pytest.mark.engines("postgres")
+@pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
+def test_arrival_scenario(case: Path, engine, dbt_project) -> None:
+    facts = project_facts(dbt_project)
+    models = list(facts.models)
+    loaded: dict[str, list[dict]] = {t: [] for t in RAW_TABLES}
+    dbt_vars = dict(HARNESS_VARS)
+    before = None
+    for number, batch in enumerate(_batches(case), start=1):
+        arriving = _arriving(batch, number)
+        previous_vars = dict(dbt_vars)
+        if (batch / "vars.json").exists():
+            dbt_vars.update(json.loads((batch / "vars.json").read_text()))
+        for table, rows in arriving.items():
+            loaded[table] += rows
+        load_raw(engine, text_tables(loaded))
+        outcome = dbt_project.build(engine, "--vars", json.dumps(dbt_vars, sort_keys=True))
+        title = f"{case.name}, after batch {number}"
+        errors = [str(e) for e in outcome.errors]
+        assert not errors, f"{title}: dbt build failed:\n  " + "\n  ".join(errors)
+
+        checks = []
+        nothing_new = not any(arriving.values()) and dbt_vars == previous_vars
+        if nothing_new and before is not None:
+            def unchanged(before=before):
+                after = _every_row(engine, models)
+                changed = [m for m in models if after[m] != before[m]]
+                assert not changed, f"a batch with nothing new changed rows of {', '.join(changed)}"
+            checks.append(unchanged)
+        expected_files = sorted((batch / "expected").glob("*.csv"))
+        assert expected_files, f"{title}: no expected/*.csv"
+        for path in expected_files:
+            def hand_computed(path=path):
+                actual = read_rows(engine, path.stem)
+                assert_rows_equal(path.stem, expected_from_csv(path, actual), actual,
+                                  key=facts.keys.get(path.stem, ()), columns=csv_header(path))
+            checks.append(hand_computed)
+        checks.append(lambda: _assert_reference(engine, loaded, dbt_vars))
+        assert_all(title, checks)
+        before = _every_row(engine, models)
+
+
+def _assert_reference(engine, loaded: dict[str, list[dict]], dbt_vars: dict) -> None:
+    raw = {t: [{k: v for k, v in r.items() if k != "_loaded_at"} for r in rows] for t, rows in loaded.items()}
+    as_of = date.fromisoformat(dbt_vars["as_of_date"])
+    vars_ = {k: v for k, v in dbt_vars.items() if k != "as_of_date"} or None
+    problems = []
+    for model, rows in compute(raw, as_of, vars_).items():
+        columns = [c for c in (rows[0] if rows else {}) if c != "dbt_updated_at"] or None
+        try:
+            assert_rows_equal(f"{model} (reference)", rows, read_rows(engine, model), key=(), columns=columns)
+        except AssertionError as exc:
+            problems.append(str(exc))
+    assert not problems, "\n".join(problems)
