@@ -15,8 +15,12 @@ incremental builds.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import signal
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from harness import (
 from reference.contract import compute
 from sbdk.engines import MODEL_SCHEMA
 from sbdk.generate import generate
+from sbdk.project import DbtProject
 from warehouse import load_raw
 
 AS_OF = date.fromisoformat(HARNESS_AS_OF_DATE)
@@ -167,15 +172,20 @@ def test_incremental_builds_equal_the_reference_after_every_batch(dbt_project, e
     next_day = AS_OFS[-1] + timedelta(days=1)
     _assert_ok(_build(dbt_project, engine, next_day))
     _assert_equals_reference(engine, raw, next_day, f"a day later with nothing new (as_of_date {next_day})")
-    before = _all_rows(engine, models)
 
     # A full refresh of the same raw rows gives the same rows.
-    _assert_ok(_build(dbt_project, engine, next_day, "--full-refresh"))
-    after = _all_rows(engine, models)
-    for model in models:
-        strip = lambda rows: sorted(tuple(kv for kv in r if kv[0] != "dbt_updated_at") for r in rows)  # noqa: E731
-        assert strip(after[model]) == strip(before[model]), (
-            f"{model}: the full refresh differs from the incremental builds")
+    _assert_a_full_refresh_changes_nothing(dbt_project, engine, next_day)
+
+
+def _assert_a_full_refresh_changes_nothing(project, engine, as_of: date) -> None:
+    """A `--full-refresh` of the same raw rows gives the rows the builds before it left."""
+    models = _models(project)
+    strip = lambda rows: sorted(tuple(kv for kv in r if kv[0] != "dbt_updated_at") for r in rows)  # noqa: E731
+    before = {m: strip(rows) for m, rows in _all_rows(engine, models).items()}
+    _assert_ok(_build(project, engine, as_of, "--full-refresh"))
+    after = {m: strip(rows) for m, rows in _all_rows(engine, models).items()}
+    differ = [m for m in models if after[m] != before[m]]
+    assert not differ, f"a full refresh differs from the incremental builds in {', '.join(differ)}"
 
 
 
@@ -236,6 +246,45 @@ def test_failed_builds_and_history_changes_end_in_the_reference(dbt_project, eng
     _load(engine, raw)
     _assert_ok(_build_with(dbt_project, engine, as_of, timeout))
     _assert_equals_reference(engine, raw, as_of, "raw tables without _loaded_at", timeout)
+
+
+@pytest.mark.engines("postgres")
+def test_a_build_killed_mid_way_then_a_normal_one_equals_the_reference(dbt_project, engine, tmp_path) -> None:
+    """kill -9 of an incremental `dbt build` once stg_events is written (its state with it, in
+    the model's transaction) and before the models reading it: the next ordinary build
+    catches them up and equals the reference, then a full refresh gives the same rows."""
+    raw_file = tmp_path / "generated.duckdb"
+    generate(250, db_path=raw_file, seed=34, end=AS_OF, dirty=0.12)
+    arrivals = _arrivals(read_raw_rows(raw_file), seed=34)
+    as_of = AS_OFS[0]
+    _load(engine, _loaded_until(arrivals, 3))
+    _assert_ok(_build(dbt_project, engine, as_of))
+
+    raw = _loaded_until(arrivals, BATCHES)
+    _load(engine, raw)
+    killed = DbtProject(tmp_path / "killed", {**dbt_project.vars, "as_of_date": as_of.isoformat()},
+                        project_dir=dbt_project.project_dir, extra_args=["--threads", "1", "--no-write-json"],
+                        target=dbt_project.target, console_log_level="info")
+    env = {**os.environ, **engine.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "dbt"), *killed._args("build")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if re.search(r"OK created .*model \S*stg_events\b", line):
+                proc.kill()
+                break
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, (
+        "the build ended before stg_events was written:\n" + "\n".join(lines[-5:]))
+    assert not any(re.search(r"OK created .*model \S*int_event_sessions\b", line) for line in lines)
+
+    _assert_ok(_build(dbt_project, engine, as_of))
+    _assert_equals_reference(engine, raw, as_of, "after a killed build and a normal one")
+    _assert_a_full_refresh_changes_nothing(dbt_project, engine, as_of)
 
 
 @pytest.mark.engines("postgres")
