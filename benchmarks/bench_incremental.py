@@ -68,7 +68,8 @@ def build(db: Path, work: Path, as_of: str, *, full_refresh: bool = False) -> di
         raise SystemExit(f"build failed (exit {proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
     measured = json.loads(out.strip().splitlines()[-1])
     models = {uid.split(".")[2]: s for uid, s in measured["nodes"].items() if uid.startswith("model.")}
-    return {"timed": sum(measured[p] for p in TIMED), "peak": peak, "models": models,
+    tests = {uid.split(".")[2]: s for uid, s in measured["nodes"].items() if uid.startswith("test.")}
+    return {"timed": sum(measured[p] for p in TIMED), "peak": peak, "models": models, "tests": tests,
             **{p: measured[p] for p in ("start-up", *TIMED)}}
 
 
@@ -147,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in MODELS:
         print(f"  {name:<30} {inc[-1]['models'].get(name, float('nan')):11.1f} "
               f"{full[-1]['models'].get(name, float('nan')):13.1f}")
+    print("\nslowest tests (last pair)        incremental  full refresh")
+    for name in sorted(inc[-1]["tests"], key=lambda n: -inc[-1]["tests"][n])[:8]:
+        print(f"  {name[:30]:<30} {inc[-1]['tests'][name]:11.2f} {full[-1]['tests'].get(name, float('nan')):13.2f}")
+    print(f"  all {len(inc[-1]['tests'])} tests, summed          {sum(inc[-1]['tests'].values()):11.1f} "
+          f"{sum(full[-1]['tests'].values()):13.1f}")
     if diff:
         print("\nthe incremental result differs from the full refresh:\n  " + "\n  ".join(diff))
         return 1

@@ -6,7 +6,8 @@ timestamps among them, some under another user), duplicate emails arriving with 
 `created_at`, re-delivered identical rows, and events that bridge two sessions, since a user's
 events arrive in random batches. After every batch one ordinary `dbt build` runs on the same
 warehouse, with `as_of_date` moving forward a day, once unchanged and once backwards. Every
-model must then equal the reference implementation on the raw rows loaded so far. At the end, a
+model must then equal the reference implementation on the raw rows loaded so far, and (on
+DuckDB, where the warehouse is a file to copy) a `--full-refresh` of a copy. At the end, a
 build with nothing new must change no row (`dbt_updated_at` included), one a day later with
 nothing new must equal the reference, and a `--full-refresh` must give the same rows as the
 incremental builds.
@@ -18,6 +19,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,7 +38,7 @@ from harness import (
     text_tables,
 )
 from reference.contract import compute
-from sbdk.engines import MODEL_SCHEMA
+from sbdk.engines import MODEL_SCHEMA, DuckDBEngine
 from sbdk.generate import generate
 from sbdk.project import DbtProject
 from warehouse import load_raw
@@ -158,6 +160,11 @@ def test_incremental_builds_equal_the_reference_after_every_batch(dbt_project, e
         outcome = _build(dbt_project, engine, as_of)
         _assert_ok(outcome)
         _assert_equals_reference(engine, raw, as_of, f"after batch {batch} (as_of_date {as_of})")
+        if isinstance(engine, DuckDBEngine):  # and a full refresh of a copy gives the same rows
+            copy = DuckDBEngine(tmp_path / f"full-refresh-{batch}" / engine.path.name)
+            copy.path.parent.mkdir()
+            shutil.copyfile(engine.path, copy.path)
+            _assert_a_full_refresh_changes_nothing(dbt_project, copy, as_of)
 
     # Rows the last builds did not need to recompute kept their dbt_updated_at.
     stamps = engine.rows(f"select count(distinct dbt_updated_at) as n from {MODEL_SCHEMA}.stg_events")[0]["n"]
@@ -185,7 +192,7 @@ def _assert_a_full_refresh_changes_nothing(project, engine, as_of: date) -> None
     _assert_ok(_build(project, engine, as_of, "--full-refresh"))
     after = {m: strip(rows) for m, rows in _all_rows(engine, models).items()}
     differ = [m for m in models if after[m] != before[m]]
-    assert not differ, f"a full refresh differs from the incremental builds in {', '.join(differ)}"
+    assert not differ, f"as of {as_of}, a full refresh differs from the incremental builds in {', '.join(differ)}"
 
 
 
