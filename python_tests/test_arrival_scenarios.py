@@ -4,8 +4,11 @@
 A case folder holds batch folders `1`, `2`, ... Each batch folder holds the raw rows that
 arrive in it (`raw_users.csv`, `raw_events.csv`, `raw_orders.csv`, read as in scenarios/; a
 missing file: nothing arrives in that table), an optional `vars.json` (dbt vars from that batch
-on, e.g. `as_of_date`) and `expected/<model>.csv`: hand-computed rows of the model after the
-ordinary (incremental) `dbt build` that follows the batch, on the columns the CSV lists.
+on, e.g. `as_of_date`; run-time vars only: the project is parsed once), `expected/<model>.csv`:
+hand-computed rows of the model after the ordinary (incremental) `dbt build` that follows the
+batch, on the columns the CSV lists, and optionally `kept.json`: for each model named, a SQL
+condition on its rows that the build must not rewrite (same rows, `dbt_updated_at` included),
+which shows the build was incremental and what it did not reprocess.
 
 Every row is stamped in `_loaded_at` with its batch's load time. After each batch's build:
 the build has no error and no failing test, every expected CSV holds, and every model equals
@@ -34,6 +37,7 @@ from harness import (
     text_tables,
 )
 from reference.contract import compute
+from sbdk.engines import MODEL_SCHEMA
 from warehouse import load_raw
 
 ARRIVALS_DIR = Path(__file__).parent / "arrivals"
@@ -57,6 +61,12 @@ def _arriving(batch: Path, number: int) -> dict[str, list[dict]]:
     }
 
 
+def _rows_where(engine, model: str, where: str) -> list:
+    """A model's rows matching ``where``, dbt_updated_at included, as sorted reprs."""
+    rows = engine.rows(f"select * from {MODEL_SCHEMA}.{model} where {where}")
+    return sorted(repr(sorted(r.items())) for r in rows)
+
+
 def _every_row(engine, models) -> dict[str, list]:
     """Every row of every model, dbt_updated_at included, as sorted reprs."""
     return {m: sorted(repr(sorted(r.items())) for r in read_rows(engine, m, exclude=())) for m in models}
@@ -74,7 +84,12 @@ def test_arrival_scenario(case: Path, engine, dbt_project) -> None:
         arriving = _arriving(batch, number)
         previous_vars = dict(dbt_vars)
         if (batch / "vars.json").exists():
-            dbt_vars.update(json.loads((batch / "vars.json").read_text()))
+            batch_vars = json.loads((batch / "vars.json").read_text())
+            assert not [k for k in batch_vars if k.startswith("sbdk_")], (
+                f"{case.name}/{number}/vars.json: the sbdk_* vars are read at parse time")
+            dbt_vars.update(batch_vars)
+        kept = json.loads((batch / "kept.json").read_text()) if (batch / "kept.json").exists() else {}
+        kept_before = {m: _rows_where(engine, m, where) for m, where in kept.items()}
         for table, rows in arriving.items():
             loaded[table] += rows
         load_raw(engine, text_tables(loaded))
@@ -91,13 +106,23 @@ def test_arrival_scenario(case: Path, engine, dbt_project) -> None:
                 changed = [m for m in models if after[m] != before[m]]
                 assert not changed, f"a batch with nothing new changed rows of {', '.join(changed)}"
             checks.append(unchanged)
+        for model, where in kept.items():
+            def not_rewritten(model=model, where=where, rows=kept_before[model]):
+                assert rows, f"kept.json: no row of {model} where {where} before the build"
+                assert _rows_where(engine, model, where) == rows, (
+                    f"{model}: the rows where {where} were rewritten, though nothing of theirs changed")
+            checks.append(not_rewritten)
         expected_files = sorted((batch / "expected").glob("*.csv"))
         assert expected_files, f"{title}: no expected/*.csv"
         for path in expected_files:
             def hand_computed(path=path):
                 actual = read_rows(engine, path.stem)
-                assert_rows_equal(path.stem, expected_from_csv(path, actual), actual,
-                                  key=facts.keys.get(path.stem, ()), columns=csv_header(path))
+                key, columns = facts.keys.get(path.stem, ()), csv_header(path)
+                expected = expected_from_csv(path, actual)
+                assert columns and set(key) <= set(columns), f"{path}: the header must list the key {key}"
+                keys = [tuple(r[c] for c in key) for r in expected]
+                assert not key or len(set(keys)) == len(keys), f"{path}: a key appears twice"
+                assert_rows_equal(path.stem, expected, actual, key=key, columns=columns)
             checks.append(hand_computed)
         checks.append(lambda: _assert_reference(engine, loaded, dbt_vars))
         assert_all(title, checks)

@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from harness import (
 from reference.contract import compute
 from sbdk.engines import MODEL_SCHEMA, DuckDBEngine
 from sbdk.generate import generate
-from sbdk.project import DbtProject
+from sbdk.project import DbtProject, _passed_to_dbt
 from warehouse import load_raw
 
 AS_OF = date.fromisoformat(HARNESS_AS_OF_DATE)
@@ -163,7 +164,9 @@ def test_incremental_builds_equal_the_reference_after_every_batch(dbt_project, e
         if isinstance(engine, DuckDBEngine):  # and a full refresh of a copy gives the same rows
             copy = DuckDBEngine(tmp_path / f"full-refresh-{batch}" / engine.path.name)
             copy.path.parent.mkdir()
-            shutil.copyfile(engine.path, copy.path)
+            for suffix in ("", ".wal"):  # the write-ahead log too, should a build have left one
+                if Path(f"{engine.path}{suffix}").exists():
+                    shutil.copyfile(f"{engine.path}{suffix}", f"{copy.path}{suffix}")
             _assert_a_full_refresh_changes_nothing(dbt_project, copy, as_of)
 
     # Rows the last builds did not need to recompute kept their dbt_updated_at.
@@ -269,29 +272,47 @@ def test_a_build_killed_mid_way_then_a_normal_one_equals_the_reference(dbt_proje
 
     raw = _loaded_until(arrivals, BATCHES)
     _load(engine, raw)
+    built_before = _built_at(engine)
     killed = DbtProject(tmp_path / "killed", {**dbt_project.vars, "as_of_date": as_of.isoformat()},
                         project_dir=dbt_project.project_dir, extra_args=["--threads", "1", "--no-write-json"],
                         target=dbt_project.target, console_log_level="info")
-    env = {**os.environ, **engine.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "dbt"), *killed._args("build")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    try:
-        for line in proc.stdout:
+    env = {**{k: v for k, v in os.environ.items() if _passed_to_dbt(k)}, **engine.dbt_env(),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    written = threading.Event()
+    lines: list[str] = []
+
+    def read(stream) -> None:
+        for line in stream:
             lines.append(line.rstrip())
             if re.search(r"OK created .*model \S*stg_events\b", line):
-                proc.kill()
-                break
-    finally:
-        proc.kill()
-        proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, (
-        "the build ended before stg_events was written:\n" + "\n".join(lines[-5:]))
-    assert not any(re.search(r"OK created .*model \S*int_event_sessions\b", line) for line in lines)
+                written.set()
+
+    with subprocess.Popen([str(Path(sys.executable).parent / "dbt"), *killed._args("build")],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        reader = threading.Thread(target=read, args=(proc.stdout,), daemon=True)
+        reader.start()
+        try:
+            written.wait(timeout=300)
+        finally:
+            proc.kill()
+            proc.wait(timeout=60)
+        reader.join(timeout=60)
+    assert written.is_set() and proc.returncode == -signal.SIGKILL, (
+        "the build did not reach stg_events, or ended before the kill:\n" + "\n".join(lines[-5:]))
+    built_after = _built_at(engine)
+    assert built_after["stg_events"] > built_before["stg_events"], "the killed build's stg_events state was not kept"
+    assert built_after["int_event_sessions"] == built_before["int_event_sessions"], (
+        "the kill came after int_event_sessions was built: nothing was left to catch up")
 
     _assert_ok(_build(dbt_project, engine, as_of))
     _assert_equals_reference(engine, raw, as_of, "after a killed build and a normal one")
     _assert_a_full_refresh_changes_nothing(dbt_project, engine, as_of)
+
+
+def _built_at(engine) -> dict[str, object]:
+    """When each model's state was last written (the package's state table)."""
+    rows = engine.rows(f"select model_name, built_at from {MODEL_SCHEMA}.sbdk_incremental_state")
+    return {r["model_name"]: r["built_at"] for r in rows}
 
 
 @pytest.mark.engines("postgres")
