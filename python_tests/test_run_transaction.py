@@ -278,6 +278,31 @@ def test_append_days_builds_each_batch_incrementally(previous: tuple[Path, dict]
     assert_equals_reference(db)
 
 
+def test_two_append_runs_on_one_file(previous: tuple[Path, dict]) -> None:
+    """A second incremental run started while the first builds its first batch: one of them
+    publishes, the other stops with one line naming the lock's holder, and the file holds the
+    winner's complete result (one or two batches more, equal to the reference)."""
+    db, before = previous
+    first = append(db, 2)
+    output = Output(first)
+    output.wait_for("[10/")
+    second = append(db, 1)
+    out2, err2 = second.communicate(timeout=600)
+    first.wait(timeout=600)
+    results = {2: (first.returncode, output.text(), first.stderr.read()), 1: (second.returncode, out2, err2)}
+    winners = [days for days, (code, _, _) in results.items() if code == 0]
+    assert len(winners) == 1, results
+    (loser,) = set(results) - set(winners)
+    code, _, err = results[loser]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "in use by another sbdk command (pid " in lines[0], results[loser]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        incremental = conn.execute("select count(*) from main.sbdk_build_log where not full_refresh").fetchone()[0]
+    assert incremental == winners[0], results[winners[0]]
+    assert_equals_reference(db)
+    assert leftovers(db.parent) == []
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_append_keeps_the_previous_result(previous: tuple[Path, dict], sig: int) -> None:
     """An incremental run stopped in its second batch's build (Ctrl-C, kill -9) leaves the
