@@ -101,6 +101,18 @@ def previous(first_result: tuple[Path, dict], tmp_path: Path) -> tuple[Path, dic
     return db, before
 
 
+def one_winner(results: dict) -> object:
+    """Of two racing runs (key: (exit code, stdout, stderr)), exactly one succeeded and the other
+    stopped with one line naming the lock's holder; the winner's key."""
+    winners = [key for key, (code, _, _) in results.items() if code == 0]
+    assert len(winners) == 1, results
+    (loser,) = set(results) - set(winners)
+    code, _, err = results[loser]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "in use by another sbdk command (pid " in lines[0], results[loser]
+    return winners[0]
+
+
 @pytest.mark.parametrize("when", ["0.5s", "3s", "build"])
 def test_two_runs_on_one_file(tmp_path: Path, when: str) -> None:
     db = tmp_path / "shared.duckdb"
@@ -114,14 +126,8 @@ def test_two_runs_on_one_file(tmp_path: Path, when: str) -> None:
     out2, err2 = second.communicate(timeout=600)
     first.wait(timeout=600)
     out1, err1 = output.text(), first.stderr.read()
-    results = {3000: (first.returncode, out1, err1), 5000: (second.returncode, out2, err2)}
-    winners = [users for users, (code, _, _) in results.items() if code == 0]
-    assert len(winners) == 1, results
-    (loser,) = set(results) - set(winners)
-    code, _, err = results[loser]
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 1 and len(lines) == 1 and "in use by another sbdk command (pid " in lines[0], results[loser]
-    assert_consistent(db, winners[0])
+    winner = one_winner({3000: (first.returncode, out1, err1), 5000: (second.returncode, out2, err2)})
+    assert_consistent(db, winner)
     assert leftovers(tmp_path) == []
 
 
@@ -289,16 +295,10 @@ def test_two_append_runs_on_one_file(previous: tuple[Path, dict]) -> None:
     second = append(db, 1)
     out2, err2 = second.communicate(timeout=600)
     first.wait(timeout=600)
-    results = {2: (first.returncode, output.text(), first.stderr.read()), 1: (second.returncode, out2, err2)}
-    winners = [days for days, (code, _, _) in results.items() if code == 0]
-    assert len(winners) == 1, results
-    (loser,) = set(results) - set(winners)
-    code, _, err = results[loser]
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 1 and len(lines) == 1 and "in use by another sbdk command (pid " in lines[0], results[loser]
+    days = one_winner({2: (first.returncode, output.text(), first.stderr.read()), 1: (second.returncode, out2, err2)})
     with duckdb.connect(str(db), read_only=True) as conn:
         incremental = conn.execute("select count(*) from main.sbdk_build_log where not full_refresh").fetchone()[0]
-    assert incremental == winners[0], results[winners[0]]
+    assert incremental == days
     assert_equals_reference(db)
     assert leftovers(db.parent) == []
 
