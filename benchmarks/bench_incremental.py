@@ -20,6 +20,12 @@ the full refresh's (as multisets, dbt_updated_at left out), or the script exits 
 
     python benchmarks/bench_incremental.py                        # 1 M users (about 10 M events)
     python benchmarks/bench_incremental.py --users 100000 --repeat 1
+    python benchmarks/bench_incremental.py --engine postgres --users 100000   # about 1 M events
+
+On PostgreSQL (a server of SBDK_PG_* / PG* variables, else a throw-away one the script starts)
+there is no file to copy: before each build the raw tables are loaded again and the first full
+build is redone (not timed), then the incremental build and the full refresh are compared by a
+checksum of every model's rows.
 
 It is not part of the test suite. Measure on the target machine in one run: absolute times
 drift, ratios don't.
@@ -35,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,12 +58,15 @@ MODELS = ("stg_users", "stg_events", "stg_orders", "int_user_activity", "int_use
           "data_quality_summary")
 
 
-def build(db: Path, work: Path, as_of: str, *, full_refresh: bool = False) -> dict:
-    """Seed, run and test the project on ``db`` in place; timings and peak memory."""
-    env = {**os.environ, "SBDK_DUCKDB_PATH": str(db), "SBDK_DBT_THREADS": "2",
+def build(db: Path, work: Path, as_of: str, *, full_refresh: bool = False, engine=None) -> dict:
+    """Seed, run and test the project on ``db`` in place (or on ``engine``, a PostgreSQL
+    database); timings and peak memory."""
+    target = {"SBDK_DUCKDB_PATH": str(db)} if engine is None else engine.dbt_env()
+    env = {**os.environ, **target, "SBDK_DBT_THREADS": "2",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_FULL_REFRESH": "true" if full_refresh else "false"}
     env.pop("SBDK_DUCKDB_MEMORY_LIMIT", None)
-    args = ["--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", "duckdb",
+    args = ["--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
+            "--target", "duckdb" if engine is None else "postgres",
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
             "--vars", json.dumps({"as_of_date": as_of}), "--quiet"]
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(args)], env=env, cwd=work,
@@ -93,6 +103,60 @@ def differences(a: Path, b: Path) -> list[str]:
     return out
 
 
+def checksums(engine) -> dict[str, str]:
+    """An md5 of each model's rows (dbt_updated_at left out), on PostgreSQL."""
+    out = {}
+    for model in MODELS:
+        cols = [r["column_name"] for r in engine.rows(
+            "select column_name from information_schema.columns where table_schema = 'main' "
+            f"and table_name = '{model}' order by ordinal_position") if r["column_name"] != "dbt_updated_at"]
+        select = ", ".join(f'"{c}"' for c in cols)
+        out[model] = engine.rows(f"select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as h "
+                                 f"from (select {select} from main.{model}) as t")[0]["h"]
+    return out
+
+
+def main_postgres(args, work: Path) -> int:
+    """The same comparison on PostgreSQL: raw tables reloaded and the first build redone before
+    each timed build, since a database cannot be copied like a file."""
+    sys.path[:0] = [str(ROOT / "python_tests")]
+    from sbdk.engines import RAW_SCHEMA, PostgresEngine, postgres_settings
+    from servers import temporary_postgres
+    from warehouse import create_database, drop_schemas
+
+    base = work / "base.duckdb"
+    rows, events, gen_s = generate(args.users, args.seed, base)
+    print(f"{args.users:,} users: {rows:,} raw rows ({events:,} events) generated in {gen_s:.1f} s", flush=True)
+    after = work / "after.duckdb"
+    shutil.copyfile(base, after)
+    batch = append_arrivals(after, seed=args.seed, share=args.share)
+    print(f"arrival batch of {batch.day}: " + ", ".join(f"{t} +{n:,}" for t, n in batch.rows.items())
+          + f" ({100 * batch.total_rows / rows:.2f} % of the raw rows)", flush=True)
+    tables = ("raw_users", "raw_events", "raw_orders")
+    results: dict[str, list[dict]] = {"incremental": [], "full refresh": []}
+    sums: dict[str, dict[str, str]] = {}
+    with ExitStack() as stack:
+        settings = postgres_settings()
+        if not (os.environ.get("SBDK_PG_HOST") or os.environ.get("PGHOST")):
+            settings = stack.enter_context(temporary_postgres())
+        engine = PostgresEngine({**settings, "DATABASE": "sbdk_bench_incremental"})
+        create_database(engine)
+        stack.callback(engine.close)
+        for i in range(args.repeat):
+            for kind in ("incremental", "full refresh"):
+                drop_schemas(engine, RAW_SCHEMA, "main")
+                engine.load_duckdb_tables(base, tables)
+                build(base, work, AS_OF, engine=engine)
+                engine.load_duckdb_tables(after, tables)
+                r = build(base, work, batch.day.isoformat(), full_refresh=kind == "full refresh", engine=engine)
+                results[kind].append(r)
+                sums[kind] = checksums(engine)
+                print(f"  [{i + 1}] {kind:<12}: {r['timed']:6.1f} s (seed {r['seed']:.1f}, run {r['run']:.1f}, "
+                      f"test {r['test']:.1f}; start-up {r['start-up']:.1f} not counted)", flush=True)
+    diff = [m for m in MODELS if sums["incremental"][m] != sums["full refresh"][m]]
+    return report(args, results, diff, memory=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=1_000_000, help="users, about 10 events each (default 1 M)")
@@ -100,10 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="A B pairs (default 2)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work-dir", type=Path, default=None)
+    parser.add_argument("--engine", choices=("duckdb", "postgres"), default="duckdb")
     args = parser.parse_args(argv)
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="sbdk-bench-incremental-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.engine == "postgres":
+        try:
+            return main_postgres(args, work)
+        finally:
+            if args.work_dir is None:
+                shutil.rmtree(work, ignore_errors=True)
     try:
         base = work / "base.duckdb"
         rows, events, gen_s = generate(args.users, args.seed, base)
@@ -135,15 +206,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+    return report(args, results, diff, memory=True)
 
+
+def report(args, results: dict[str, list[dict]], diff: list[str], *, memory: bool) -> int:
+    """The ratio, the phases, the models' and the slowest tests' seconds; 1 if results differ."""
     inc, full = results["incremental"], results["full refresh"]
     ratio = statistics.median(r["timed"] for r in inc) / statistics.median(r["timed"] for r in full)
     print(f"\nincremental / full refresh (seed + run + test, median of {args.repeat}): {100 * ratio:.1f} %")
     for part in TIMED:
         print(f"  {part:<5} {statistics.median(r[part] for r in inc):7.1f} s vs "
               f"{statistics.median(r[part] for r in full):7.1f} s")
-    print(f"peak RSS: incremental {max(r['peak'] for r in inc) / 2**30:.2f} GB, "
-          f"full refresh {max(r['peak'] for r in full) / 2**30:.2f} GB")
+    if memory:  # on PostgreSQL the work is the server's, outside this process tree
+        print(f"peak RSS: incremental {max(r['peak'] for r in inc) / 2**30:.2f} GB, "
+              f"full refresh {max(r['peak'] for r in full) / 2**30:.2f} GB")
     print("\nmodel seconds (last pair)        incremental  full refresh")
     for name in MODELS:
         print(f"  {name:<30} {inc[-1]['models'].get(name, float('nan')):11.1f} "
