@@ -209,6 +209,24 @@ def assert_all(title: str, checks: Iterable[Callable[[], None]]) -> None:
     assert not problems, f"{title}:\n" + "\n\n".join(problems)
 
 
+def assert_equals_reference(engine: Engine, raw: Mapping[str, list[dict]], as_of: date, title: str,
+                            dbt_vars: Mapping[str, Any] | None = None) -> None:
+    """Every model on ``engine`` equals the reference implementation on the raw rows ``raw``
+    (their `_loaded_at` left out) as of ``as_of`` with the other ``dbt_vars``: as multisets,
+    on the reference's columns, dbt_updated_at left out."""
+    from reference.contract import compute
+    from sbdk.arrivals import LOADED_AT
+
+    raw = {t: [{k: v for k, v in r.items() if k != LOADED_AT} for r in rows] for t, rows in raw.items()}
+    checks = []
+    for model, rows in compute(raw, as_of, dict(dbt_vars) if dbt_vars else None).items():
+        def check(model=model, rows=rows):
+            columns = [c for c in (rows[0] if rows else {}) if c != "dbt_updated_at"] or None
+            assert_rows_equal(model, rows, read_rows(engine, model), key=(), columns=columns)
+        checks.append(check)
+    assert_all(title, checks)
+
+
 def models_built(scenario: Scenario) -> bool:
     """Every model and seed built (only data tests may have failed)."""
     return not any(e.kind in ("model", "seed", "dbt") for e in scenario.outcome.errors)

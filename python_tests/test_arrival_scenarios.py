@@ -28,6 +28,7 @@ from harness import (
     HARNESS_VARS,
     RAW_TABLES,
     assert_all,
+    assert_equals_reference,
     assert_rows_equal,
     csv_header,
     expected_from_csv,
@@ -36,7 +37,6 @@ from harness import (
     read_rows,
     text_tables,
 )
-from reference.contract import compute
 from sbdk.engines import MODEL_SCHEMA
 from warehouse import load_raw
 
@@ -124,20 +124,9 @@ def test_arrival_scenario(case: Path, engine, dbt_project) -> None:
                 assert not key or len(set(keys)) == len(keys), f"{path}: a key appears twice"
                 assert_rows_equal(path.stem, expected, actual, key=key, columns=columns)
             checks.append(hand_computed)
-        checks.append(lambda: _assert_reference(engine, loaded, dbt_vars))
+        checks.append(lambda: assert_equals_reference(
+            engine, loaded, date.fromisoformat(dbt_vars["as_of_date"]), "the reference",
+            {k: v for k, v in dbt_vars.items() if k != "as_of_date"}))
         assert_all(title, checks)
         before = _every_row(engine, models)
 
-
-def _assert_reference(engine, loaded: dict[str, list[dict]], dbt_vars: dict) -> None:
-    raw = {t: [{k: v for k, v in r.items() if k != "_loaded_at"} for r in rows] for t, rows in loaded.items()}
-    as_of = date.fromisoformat(dbt_vars["as_of_date"])
-    vars_ = {k: v for k, v in dbt_vars.items() if k != "as_of_date"} or None
-    problems = []
-    for model, rows in compute(raw, as_of, vars_).items():
-        columns = [c for c in (rows[0] if rows else {}) if c != "dbt_updated_at"] or None
-        try:
-            assert_rows_equal(f"{model} (reference)", rows, read_rows(engine, model), key=(), columns=columns)
-        except AssertionError as exc:
-            problems.append(str(exc))
-    assert not problems, "\n".join(problems)

@@ -33,12 +33,10 @@ import yaml
 from harness import (
     HARNESS_AS_OF_DATE,
     RAW_TABLES,
-    assert_all,
-    assert_rows_equal,
+    assert_equals_reference,
     read_raw_rows,
     text_tables,
 )
-from reference.contract import compute
 from sbdk.engines import MODEL_SCHEMA, DuckDBEngine
 from sbdk.generate import generate
 from sbdk.project import DbtProject, _passed_to_dbt
@@ -135,19 +133,6 @@ def _all_rows(engine, models) -> dict[str, list[tuple]]:
     return out
 
 
-def _assert_equals_reference(engine, raw, as_of: date, title: str, vars_: dict | None = None) -> None:
-    expected = compute(_without_loaded_at(raw), as_of, vars_)
-    checks = []
-    for model, rows in expected.items():
-        def check(model=model, rows=rows):
-            columns = [c for c in (rows[0] if rows else {}) if c != "dbt_updated_at"] or None
-            actual = [{k: v for k, v in r.items() if k != "dbt_updated_at"}
-                      for r in engine.rows(f"select * from {MODEL_SCHEMA}.{model}")]
-            assert_rows_equal(model, rows, actual, key=(), columns=columns)
-        checks.append(check)
-    assert_all(title, checks)
-
-
 @pytest.mark.engines("postgres")
 def test_incremental_builds_equal_the_reference_after_every_batch(dbt_project, engine, tmp_path) -> None:
     raw_file = tmp_path / "generated.duckdb"
@@ -160,7 +145,7 @@ def test_incremental_builds_equal_the_reference_after_every_batch(dbt_project, e
         load_raw(engine, text_tables(raw))
         outcome = _build(dbt_project, engine, as_of)
         _assert_ok(outcome)
-        _assert_equals_reference(engine, raw, as_of, f"after batch {batch} (as_of_date {as_of})")
+        assert_equals_reference(engine, raw, as_of, f"after batch {batch} (as_of_date {as_of})")
         if isinstance(engine, DuckDBEngine):  # and a full refresh of a copy gives the same rows
             copy = DuckDBEngine(tmp_path / f"full-refresh-{batch}" / engine.path.name)
             copy.path.parent.mkdir()
@@ -181,7 +166,7 @@ def test_incremental_builds_equal_the_reference_after_every_batch(dbt_project, e
     # The next day with nothing new: only what depends on as_of_date changes.
     next_day = AS_OFS[-1] + timedelta(days=1)
     _assert_ok(_build(dbt_project, engine, next_day))
-    _assert_equals_reference(engine, raw, next_day, f"a day later with nothing new (as_of_date {next_day})")
+    assert_equals_reference(engine, raw, next_day, f"a day later with nothing new (as_of_date {next_day})")
 
     # A full refresh of the same raw rows gives the same rows.
     _assert_a_full_refresh_changes_nothing(dbt_project, engine, next_day)
@@ -230,14 +215,14 @@ def test_failed_builds_and_history_changes_end_in_the_reference(dbt_project, eng
     assert any("stg_orders" in str(e) for e in failed.errors), failed.errors
     _load(engine, raw)
     _assert_ok(_build(dbt_project, engine, as_of))
-    _assert_equals_reference(engine, raw, as_of, "after a failed build and a normal one")
+    assert_equals_reference(engine, raw, as_of, "after a failed build and a normal one")
 
     # A threshold var rewrites every user's sessions: the build rebuilds in full by itself.
     raw = _loaded_until(arrivals, 4)
     _load(engine, raw)
     timeout = {"session_timeout_minutes": 7}
     _assert_ok(_build_with(dbt_project, engine, as_of, timeout))
-    _assert_equals_reference(engine, raw, as_of, "after session_timeout_minutes changed", timeout)
+    assert_equals_reference(engine, raw, as_of, "after session_timeout_minutes changed", timeout)
 
     # Raw rows deleted (and batch 5 loaded): detected, rebuilt in full. One user loses its
     # raw_users rows (its events become unknown_user), another all its events (its sessions
@@ -249,13 +234,13 @@ def test_failed_builds_and_history_changes_end_in_the_reference(dbt_project, eng
     raw["raw_events"] = [r for r in raw["raw_events"][1:] if str(r["user_id"]) != gone_events]
     _load(engine, raw)
     _assert_ok(_build_with(dbt_project, engine, as_of, timeout))
-    _assert_equals_reference(engine, raw, as_of, "after raw rows were deleted", timeout)
+    assert_equals_reference(engine, raw, as_of, "after raw rows were deleted", timeout)
 
     # Raw tables without the loaded-at column: built in full, still right.
     raw = _without_loaded_at(_loaded_until(arrivals, BATCHES))
     _load(engine, raw)
     _assert_ok(_build_with(dbt_project, engine, as_of, timeout))
-    _assert_equals_reference(engine, raw, as_of, "raw tables without _loaded_at", timeout)
+    assert_equals_reference(engine, raw, as_of, "raw tables without _loaded_at", timeout)
 
 
 @pytest.mark.engines("postgres")
@@ -305,7 +290,7 @@ def test_a_build_killed_mid_way_then_a_normal_one_equals_the_reference(dbt_proje
         "the kill came after int_event_sessions was built: nothing was left to catch up")
 
     _assert_ok(_build(dbt_project, engine, as_of))
-    _assert_equals_reference(engine, raw, as_of, "after a killed build and a normal one")
+    assert_equals_reference(engine, raw, as_of, "after a killed build and a normal one")
     _assert_a_full_refresh_changes_nothing(dbt_project, engine, as_of)
 
 
@@ -327,7 +312,7 @@ def test_the_as_of_date_alone_moving_into_the_next_month_updates_what_depends_on
     _assert_ok(_build(dbt_project, engine, AS_OF))
     later = AS_OF + timedelta(days=40)
     _assert_ok(_build(dbt_project, engine, later))
-    _assert_equals_reference(engine, raw, later, f"as_of_date moved alone to {later}")
+    assert_equals_reference(engine, raw, later, f"as_of_date moved alone to {later}")
 
 
 def _build_with(project, engine, as_of: date, extra_vars: dict):

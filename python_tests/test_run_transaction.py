@@ -234,24 +234,12 @@ def append(db: Path, days: int, *extra: str) -> subprocess.Popen:
 def assert_equals_reference(db: Path) -> None:
     """Every model in ``db`` equals the reference implementation on the raw rows in it, as of the
     last build's date (the day of its last arrival batch)."""
-    from harness import assert_all, assert_rows_equal, read_raw_rows
-    from reference.contract import compute
+    import harness
     from sbdk.engines import DuckDBEngine
 
     with duckdb.connect(str(db), read_only=True) as conn:
         as_of = conn.execute("select max_by(as_of_date, logged_at) from main.sbdk_build_log").fetchone()[0]
-    raw = {t: [{k: v for k, v in r.items() if k != "_loaded_at"} for r in rows]
-           for t, rows in read_raw_rows(db).items()}
-    engine = DuckDBEngine(db)
-    checks = []
-    for model, rows in compute(raw, as_of).items():
-        def check(model=model, rows=rows):
-            columns = [c for c in (rows[0] if rows else {}) if c != "dbt_updated_at"] or None
-            actual = [{k: v for k, v in r.items() if k != "dbt_updated_at"}
-                      for r in engine.rows(f"select * from main.{model}")]
-            assert_rows_equal(model, rows, actual, key=(), columns=columns)
-        checks.append(check)
-    assert_all(f"{db.name} as of {as_of}", checks)
+    harness.assert_equals_reference(DuckDBEngine(db), harness.read_raw_rows(db), as_of, f"{db.name} as of {as_of}")
 
 
 def test_append_days_builds_each_batch_incrementally(previous: tuple[Path, dict]) -> None:
