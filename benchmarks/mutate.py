@@ -369,9 +369,17 @@ MUTATIONS: list[Mutation] = [
       "",
       "a late copy of an event_id does not reprocess the other users holding a copy: the kept copy stays where it was"),
     M("inc-ev-no-other-copies-read", "models/staging/stg_events.sql",
-      "        and event_id in (select event_id from rewritten where early_flag is null)\n",
+      "        and event_id in (select event_id from copied_ids)\n",
       "        and 1 = 0\n",
       "the affected users' ids are ranked without the other users' copies"),
+    M("inc-ev-copies-arrived-only", "models/staging/stg_events.sql",
+      "            or event_id in (select event_id from {{ this }} where data_quality_flag = 'duplicate_id')\n",
+      "",
+      "only the ids that arrived are ranked with the other users' copies: an affected user's duplicate_id copy of an id kept elsewhere becomes a second kept copy"),
+    M("inc-ord-copies-arrived-only", "models/staging/stg_orders.sql",
+      "            or order_id in (select order_id from {{ this }} where data_quality_flag = 'duplicate_id')\n",
+      "",
+      "as inc-ev-copies-arrived-only, for orders"),
     M("inc-ev-no-late-users", "models/staging/stg_events.sql",
       "    select user_id from arrived where user_id is not null\n"
       "    union\n"

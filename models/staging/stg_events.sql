@@ -94,6 +94,19 @@ rewritten as (
     from arrived
 ),
 
+{#- The rewritten ids other users may hold a copy of. Every copy of an id
+    but its kept one is a duplicate_id row, so an id held twice before this
+    build has a duplicate_id row; a copy new in this build arrived in it. #}
+copied_ids as (
+    select event_id from rewritten
+    where
+        early_flag is null
+        and (
+            event_id in (select event_id from arrived)
+            or event_id in (select event_id from {{ this }} where data_quality_flag = 'duplicate_id')
+        )
+),
+
 {% endif %}
 
 rows_in as (
@@ -106,7 +119,7 @@ rows_in as (
     where
         data_quality_flag not in {{ early_flags }}
         and user_id not in (select user_id from affected_users)
-        and event_id in (select event_id from rewritten where early_flag is null)
+        and event_id in (select event_id from copied_ids)
     {%- endif %}
 ),
 
