@@ -295,7 +295,8 @@
     Config `sbdk_unit`:
     - 'user_id': every row of a user in the new rows, or with rows written in
       a model of `sbdk_upstream` after this model's last build, is replaced
-      (so a user left with no row keeps none);
+      (so a user left with no row keeps none); when the as_of_date moved, the
+      columns of sbdk.as_of_dependent_columns are then updated on every other row;
     - 'all': when the as_of_date moved or a model of `sbdk_upstream` has rows
       written after this model's last build, the table is replaced by the new
       rows; otherwise the new rows are empty and the table stays as it is.
@@ -322,6 +323,18 @@
     {%- endif %}
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
+    {%- set as_of_columns = sbdk.as_of_dependent_columns(model.name) if plan.incremental and plan.as_of_changed else {} %}
+    {%- if as_of_columns -%};
+    {#- The as_of_date moved: the as_of columns of every other row, recomputed in place
+        (the new rows have them as of this date already). #}
+    update {{ target }}
+    set
+        {%- for name, expression in as_of_columns.items() %}
+        {{ adapter.quote(name) }} = {{ expression }},
+        {%- endfor %}
+        dbt_updated_at = {{ sbdk.run_timestamp() }}
+    where user_id not in (select user_id from {{ source }} where user_id is not null)
+    {%- endif %}
 {%- endmacro %}
 
 

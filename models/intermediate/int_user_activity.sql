@@ -1,7 +1,7 @@
 {#- Incremental (see docs/incremental.md): the row of every user with rows
     rewritten in stg_users or stg_events since the last build is recomputed;
-    when the as_of_date moved, every other row's days_since_last_activity and
-    user_lifecycle_stage are recomputed from the row itself. -#}
+    when the as_of_date moved, the strategy then updates the as_of columns of
+    every row in place, from the row itself (sbdk.as_of_dependent_columns). -#}
 {{ config(sbdk_unit='user_id', sbdk_upstream=['stg_users', 'stg_events']) }}
 {%- set plan = sbdk.incremental_plan() -%}
 {{ sbdk.plan_marker(plan) }}
@@ -81,38 +81,12 @@ joined as (
     from users
     left join user_events
         on users.user_id = user_events.user_id
-    {%- if plan.incremental and plan.as_of_changed %}
-    union all
-    select
-        user_id,
-        created_at,
-        country_code,
-        referrer_source,
-        signup_date,
-        total_events,
-        active_days,
-        pageviews,
-        purchase_events,
-        login_events,
-        signup_events,
-        total_sessions,
-        first_event_at,
-        last_event_at
-    from {{ this }}
-    where user_id not in (select user_id from affected_users)
-    {%- endif %}
 ),
 
 dated as (
     select
         *,
-        case
-            when last_event_at is not null
-                then cast(
-                    {{ dbt.datediff('cast(last_event_at as date)', sbdk.as_of_date(), 'day') }}
-                    as {{ dbt.type_bigint() }}
-                )
-        end as days_since_last_activity
+        {{ sbdk.days_since_last_activity('last_event_at') }} as days_since_last_activity
     from joined
 ),
 
@@ -136,16 +110,8 @@ final as (
         first_event_at,
         last_event_at,
         days_since_last_activity,
-        case
-            when total_events = 0 then 'inactive'
-            when days_since_last_activity > {{ sbdk.number_var('dormant_after_days') }} then 'dormant'
-            when
-                total_events >= {{ sbdk.number_var('active_user_min_events') }}
-                and active_days >= {{ sbdk.number_var('active_user_min_days') }}
-                then 'active'
-            when total_events >= {{ sbdk.number_var('engaged_user_min_events') }} then 'engaged'
-            else 'new'
-        end as user_lifecycle_stage,
+        {{ sbdk.user_lifecycle_stage('total_events', 'active_days', 'days_since_last_activity') }}
+            as user_lifecycle_stage,
         {{ sbdk.run_timestamp() }} as dbt_updated_at
     from dated
 )

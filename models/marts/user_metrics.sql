@@ -1,17 +1,37 @@
-{#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
-    moved or a model it reads changed since its last build; else left as it is. -#}
-{{ config(sbdk_unit='all', sbdk_upstream=['int_user_activity', 'int_user_orders']) }}
-{%- set plan = sbdk.whole_table_plan() -%}
+{#- Incremental (see docs/incremental.md): the row of every user with rows
+    rewritten in staging since the last build is recomputed (int_user_activity
+    and int_user_orders recompute exactly those users); when the as_of_date
+    moved, the strategy then updates the as_of columns of every row in place,
+    from the row itself (sbdk.as_of_dependent_columns). -#}
+-- depends_on: {{ ref('stg_users') }}, {{ ref('stg_events') }}, {{ ref('stg_orders') }}
+{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_users', 'stg_events', 'stg_orders']) }}
+{%- set plan = sbdk.incremental_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
 with
 
+{% if plan.incremental -%}
+affected_users as (
+    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    union
+    {{ sbdk.users_rewritten_since(ref('stg_events'), plan) }}
+    union
+    {{ sbdk.users_rewritten_since(ref('stg_orders'), plan) }}
+),
+
+{% endif -%}
 activity as (
     select * from {{ ref('int_user_activity') }}
+    {%- if plan.incremental %}
+    where user_id in (select user_id from affected_users)
+    {%- endif %}
 ),
 
 orders as (
     select * from {{ ref('int_user_orders') }}
+    {%- if plan.incremental %}
+    where user_id in (select user_id from affected_users)
+    {%- endif %}
 ),
 
 joined as (
@@ -35,10 +55,7 @@ joined as (
         orders.customer_value_segment,
         orders.buyer_segment,
         orders.preferred_product_category,
-        cast(
-            {{ dbt.datediff('activity.signup_date', sbdk.as_of_date(), 'day') }}
-            as {{ dbt.type_bigint() }}
-        ) as customer_age_days
+        {{ sbdk.customer_age_days('activity.signup_date') }} as customer_age_days
     from activity
     inner join orders
         on activity.user_id = orders.user_id
@@ -68,25 +85,11 @@ final as (
         {{ sbdk.safe_ratio('total_orders', 'pageviews') }} as overall_conversion_rate,
         {{ sbdk.safe_ratio('total_revenue', 'active_days') }} as revenue_per_active_day,
         customer_age_days,
-        case
-            when customer_age_days > 0 then {{ sbdk.safe_ratio('total_revenue', 'customer_age_days') }}
-            else cast(0 as {{ sbdk.type_double() }})
-        end as daily_customer_value,
-        cast(
-            least(
-                100,
-                active_days * 2
-                + total_orders * 5
-                + case when total_revenue > 100 then 20 else 0 end
-                + case when user_lifecycle_stage = 'active' then 15 else 0 end
-            )
-            as {{ dbt.type_bigint() }}
-        ) as user_quality_score,
+        {{ sbdk.daily_customer_value('total_revenue', 'customer_age_days') }} as daily_customer_value,
+        {{ sbdk.user_quality_score('active_days', 'total_orders', 'total_revenue', 'user_lifecycle_stage') }}
+            as user_quality_score,
         {{ sbdk.run_timestamp() }} as dbt_updated_at
     from joined
 )
 
 select * from final
-{%- if plan.unchanged %}
-where 1 = 0
-{%- endif %}
