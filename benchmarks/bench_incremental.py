@@ -16,7 +16,8 @@ Each build runs in its own process that imports dbt and parses the project once 
 not counted), then `dbt seed`, `dbt run` and `dbt test` on that manifest, as
 `bench_scale.py` splits them; the figure compared is seed + run + test. Peak RSS is the
 whole process tree's. After the last pair, every model of the incremental result must equal
-the full refresh's (as multisets, dbt_updated_at left out), or the script exits 1.
+the full refresh's (as multisets, dbt_updated_at left out), or the script exits 1. Last, the
+incremental result is built once more with nothing new: the floor of any incremental build.
 
     python benchmarks/bench_incremental.py                        # 1 M users (about 10 M events)
     python benchmarks/bench_incremental.py --users 100000 --repeat 1
@@ -203,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"test {r['test']:.1f}; start-up {r['start-up']:.1f} not counted), peak "
                       f"{r['peak'] / 2**30:.2f} GB", flush=True)
         diff = differences(kept["incremental"], kept["full refresh"])
+        # The floor: the same build again with nothing new (dbt's fixed costs, the state
+        # checks and the data tests, which read whole tables).
+        results["nothing new"] = [build(kept["incremental"], kept["incremental"].parent, batch.day.isoformat())]
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -217,6 +221,11 @@ def report(args, results: dict[str, list[dict]], diff: list[str], *, memory: boo
     for part in TIMED:
         print(f"  {part:<5} {statistics.median(r[part] for r in inc):7.1f} s vs "
               f"{statistics.median(r[part] for r in full):7.1f} s")
+    if "nothing new" in results:
+        floor = results["nothing new"][0]
+        print(f"  a build with nothing new after it: {floor['timed']:.1f} s (seed {floor['seed']:.1f}, "
+              f"run {floor['run']:.1f}, test {floor['test']:.1f}), "
+              f"{100 * floor['timed'] / statistics.median(r['timed'] for r in full):.1f} % of the full refresh")
     if memory:  # on PostgreSQL the work is the server's, outside this process tree
         print(f"peak RSS: incremental {max(r['peak'] for r in inc) / 2**30:.2f} GB, "
               f"full refresh {max(r['peak'] for r in full) / 2**30:.2f} GB")
