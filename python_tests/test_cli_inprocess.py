@@ -47,6 +47,33 @@ def test_memory_limit_refuses_what_is_no_size(text: str) -> None:
         memory_limit(text)
 
 
+@pytest.mark.parametrize(("duckdb_version", "limit", "expected"), [
+    ("1.5.6", "50%", "4096MiB"),     # DuckDB 1.x has no % unit: half of 8 GiB
+    ("1.1.0", "12.5 %", "1024MiB"),
+    ("1.5.6", "0.0001%", "64MiB"),   # never below the smallest limit a build gets
+    ("1.5.6", "3GB", "3GB"),
+    ("1.5.6", "none", "none"),
+    ("2.0.1", "50%", "50%"),         # DuckDB 2 reads the share itself
+])
+def test_a_share_of_the_memory_becomes_a_size_for_duckdb_1(monkeypatch: pytest.MonkeyPatch, duckdb_version: str,
+                                                           limit: str, expected: str) -> None:
+    import sbdk.engines
+
+    monkeypatch.setattr(duckdb, "__version__", duckdb_version)
+    monkeypatch.setattr(sbdk.engines, "_memory_bytes", lambda: 8 * 2**30)
+    assert sbdk.engines.duckdb_memory_setting(limit) == expected
+    assert sbdk.engines.DuckDBEngine("x.duckdb", memory_limit=limit).dbt_env()["SBDK_DUCKDB_MEMORY_LIMIT"] == expected
+
+
+def test_the_memory_of_this_machine_is_known() -> None:
+    import os
+
+    from sbdk.engines import _memory_bytes
+
+    total = _memory_bytes()
+    assert total is not None and 2**28 < total <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def test_the_database_is_resolved_once_into_the_settings(tmp_path: Path) -> None:
     home = str(tmp_path)
     assert resolve_db(None, {}) == Path("sbdk.duckdb")

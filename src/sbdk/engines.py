@@ -66,6 +66,39 @@ class Engine:
 # ---------------------------------------------------------------- DuckDB
 
 
+def _memory_bytes() -> int | None:
+    """This machine's memory, or its cgroup's limit when lower (what a container may use)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total
+
+
+def duckdb_memory_setting(limit: str) -> str:
+    """``limit`` (as `memory_limit` accepts it) in a form the installed DuckDB reads: DuckDB 1.x
+    has no ``%`` unit, so there a share of the memory becomes that share of this machine's memory
+    in MiB (at least 64, `sbdk.options.MIN_MEMORY_LIMIT`); DuckDB 2 gets the share itself."""
+    value = limit.strip()
+    if not value.endswith("%"):
+        return value
+    import duckdb
+
+    if int(duckdb.__version__.split(".")[0]) >= 2:
+        return value
+    total = _memory_bytes()
+    if total is None:
+        return value
+    return f"{max(int(total * float(value[:-1].strip()) / 100 / 2**20), 64)}MiB"
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
 
@@ -74,10 +107,8 @@ class DuckDBEngine(Engine):
         self.memory_limit = memory_limit
 
     def dbt_env(self) -> dict[str, str]:
-        env = {"SBDK_DUCKDB_PATH": str(self.path)}
-        if self.memory_limit:
-            env["SBDK_DUCKDB_MEMORY_LIMIT"] = self.memory_limit
-        return env
+        limit = duckdb_memory_setting(self.memory_limit or defaults.DUCKDB_MEMORY_LIMIT)
+        return {"SBDK_DUCKDB_PATH": str(self.path), "SBDK_DUCKDB_MEMORY_LIMIT": limit}
 
     def load_duckdb_tables(self, db_path: str | Path, tables: Sequence[str], schema: str = RAW_SCHEMA) -> None:
         import duckdb
