@@ -38,7 +38,7 @@ PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "m
 #: against the reference implementation on generated data and the incremental builds'
 #: tests (arrival batches, faults, the arrival scenarios). Each build runs the package's data tests too.
 SQL_TESTS = (
-    ("python_tests/test_scenarios.py", "python_tests/test_typed_raw.py"),
+    ("python_tests/test_scenarios.py", "python_tests/test_typed_raw.py", "python_tests/test_generic_tests.py"),
     ("python_tests/test_differential.py", "python_tests/test_incremental.py", "python_tests/test_arrival_scenarios.py"),
 )
 
@@ -388,7 +388,7 @@ MUTATIONS: list[Mutation] = [
     M("inc-ev-no-late-users", "models/staging/stg_events.sql",
       "    select user_id from arrived where user_id is not null\n"
       "    union\n"
-      "    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}\n"
+      "    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_users'), plan) }}\n"
       "    union\n"
       "    select user_id from {{ this }}\n"
       "    where\n"
@@ -420,13 +420,13 @@ MUTATIONS: list[Mutation] = [
       "",
       "a duplicate email arriving with an earlier created_at leaves the existing user valid"),
     M("inc-ses-new-rows-only", "models/intermediate/int_event_sessions.sql",
-      "        and user_id in ({{ sbdk.users_rewritten_since(ref('stg_events'), plan) }})",
+      "        and user_id in ({{ sbdk.users_rewritten_since(ref('sbdk', 'stg_events'), plan) }})",
       "        and dbt_updated_at > {{ sbdk.timestamp_literal(plan.built_at) }}",
       "sessions recomputed from the rewritten events only, not the user's whole history (a bridging event's later sessions are not renumbered)",
       "stg_events rewrites every row of each user it reprocesses, so its rows written since a build are whole user histories"),
     M("inc-delete-by-output-keys", "macros/incremental/state.sql",
-      "            {%- for name in config.get('sbdk_upstream', []) %}\n"
-      "            or user_id in ({{ sbdk.users_rewritten_since(ref(name), plan) }})\n"
+      "            {%- for name in sbdk.model_setting('sbdk_upstream', []) %}\n"
+      "            or user_id in ({{ sbdk.users_rewritten_since(ref('sbdk', name), plan) }})\n"
       "            {%- endfor -%};",
       ";",
       "replace by the keys of the new rows: a user left with no row keeps its stale one"),
@@ -462,7 +462,7 @@ MUTATIONS: list[Mutation] = [
       "    {%- endif %}",
       "the in-place as_of update also moves the rows just recomputed as of the new date (user_metrics' days since counted twice)"),
     M("inc-um-no-order-users", "models/marts/user_metrics.sql",
-      "    union\n    {{ sbdk.users_rewritten_since(ref('stg_orders'), plan) }}\n",
+      "    union\n    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_orders'), plan) }}\n",
       "",
       "user_metrics does not recompute the users whose orders alone changed"),
     M("inc-act-as-of-stage-stale", "macros/incremental/as_of_columns.sql",
@@ -478,13 +478,88 @@ MUTATIONS: list[Mutation] = [
       "        'as_of_changed': false, 'loaded_max': state[3],",
       "the as_of_date of the last build is ignored: rows whose flags depend on it are not reprocessed"),
     M("inc-ses-by-session-key", "models/intermediate/int_event_sessions.sql",
-      "{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_events']) }}",
-      "{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_events'], incremental_strategy='delete+insert', unique_key='session_id') }}",
+      "{{ config(meta={'sbdk_unit': 'user_id', 'sbdk_upstream': ['stg_events']}) }}",
+      "{{ config(meta={'sbdk_unit': 'user_id', 'sbdk_upstream': ['stg_events']}, incremental_strategy='delete+insert', unique_key='session_id') }}",
       "sessions replaced by the session_ids of the new rows (dbt's delete+insert): a session renumbered away keeps its stale row"),
     M("inc-ev-append-only", "models/staging/stg_events.sql",
-      "    sbdk_raw='raw_events', sbdk_unit='user_id',",
-      "    sbdk_raw='raw_events', sbdk_unit='user_id', incremental_strategy='append',",
+      "    meta={'sbdk_raw': 'raw_events', 'sbdk_unit': 'user_id'},",
+      "    meta={'sbdk_raw': 'raw_events', 'sbdk_unit': 'user_id'}, incremental_strategy='append',",
       "stg_events appends what it recomputes (dbt's append strategy): the rows it replaces stay beside the new ones"),
+    # ---- generic tests (macros/generic_tests/)
+    M("gt-range-inclusive-strict", "macros/generic_tests/accepted_range.sql",
+      "{{ '>=' if inclusive else '>' }}", "{{ '>' if inclusive else '>' }}",
+      "accepted_range: the min bound itself fails though the range is inclusive"),
+    M("gt-range-max-ignored", "macros/generic_tests/accepted_range.sql",
+      "        and {{ column_name }} {{ '<=' if inclusive else '<' }} {{ max_value }}\n", "",
+      "accepted_range: max_value ignored (only the min bound is checked)"),
+    M("gt-range-exclusive-ignored", "macros/generic_tests/accepted_range.sql",
+      "{{ '<=' if inclusive else '<' }}", "{{ '<=' }}",
+      "accepted_range: `inclusive: false` ignored at the max bound (the bound itself passes)"),
+    M("gt-combo-first-column", "macros/generic_tests/unique_combination_of_columns.sql",
+      "{%- set columns = combination_of_columns | join(', ') %}",
+      "{%- set columns = combination_of_columns[:1] | join(', ') %}",
+      "unique_combination_of_columns: only the first column of the combination is grouped by"),
+    M("gt-combo-no-having", "macros/generic_tests/unique_combination_of_columns.sql",
+      "having count(*) > 1\n", "",
+      "unique_combination_of_columns: every combination is reported, duplicated or not"),
+    M("gt-combo-twice-passes", "macros/generic_tests/unique_combination_of_columns.sql",
+      "having count(*) > 1", "having count(*) > 2",
+      "unique_combination_of_columns: a combination occurring twice passes"),
+    M("gt-seq-at-signup-fails", "macros/generic_tests/valid_event_sequence.sql",
+      "    and events.{{ column_name }} < users.{{ user_created_at }}",
+      "    and events.{{ column_name }} <= users.{{ user_created_at }}",
+      "valid_event_sequence: an event at the very instant of the signup fails"),
+    M("gt-seq-any-user", "macros/generic_tests/valid_event_sequence.sql",
+      "    and users.{{ flag_column }} = 'valid'\n", "",
+      "valid_event_sequence: the events of users who are not valid are checked too"),
+    M("gt-seq-any-event", "macros/generic_tests/valid_event_sequence.sql",
+      "where events.{{ flag_column }} = 'valid'\n    and users.", "where users.",
+      "valid_event_sequence: events that are not valid are checked too"),
+    M("gt-ses-minutes-as-hours", "macros/generic_tests/reasonable_session_duration.sql",
+      "where {{ column_name }} > {{ hours }} * 60", "where {{ column_name }} > {{ hours }}",
+      "reasonable_session_duration: the duration in minutes compared with the limit in hours"),
+    M("gt-ses-limit-fails", "macros/generic_tests/reasonable_session_duration.sql",
+      "where {{ column_name }} > {{ hours }} * 60", "where {{ column_name }} >= {{ hours }} * 60",
+      "reasonable_session_duration: a session of exactly the limit fails"),
+    M("gt-ses-max-hours-ignored", "macros/generic_tests/reasonable_session_duration.sql",
+      "{%- set hours = max_hours if max_hours is not none else sbdk.number_var('max_session_duration_hours', 12) %}",
+      "{%- set hours = sbdk.number_var('max_session_duration_hours', 12) %}",
+      "reasonable_session_duration: max_hours ignored (always the var)"),
+    M("gt-parse-amount-presence", "macros/generic_tests/values_parse.sql",
+      "    {%- set parsed = sbdk.parse_amount(column_name) -%}",
+      "    {%- set parsed = sbdk.clean_text(column_name) -%}",
+      "values_parse: kind amount only checks that a value is there (any text passes)"),
+    M("gt-parse-ts-presence", "macros/generic_tests/values_parse.sql",
+      "    {%- set parsed = sbdk.parse_timestamp(column_name, dtype) -%}",
+      "    {%- set parsed = sbdk.clean_text(column_name) -%}",
+      "values_parse: kind timestamp only checks that a value is there (any text passes)"),
+    M("gt-parse-id-type-ignored", "macros/generic_tests/values_parse.sql",
+      "    {%- set parsed = sbdk.parse_id(column_name, dtype) -%}",
+      "    {%- set parsed = sbdk.parse_id(column_name, none) -%}",
+      "values_parse: the column's type ignored, a typed id read as text (17.0 in a float column is unparsable)"),
+    M("gt-parse-allow-null-not-blank", "macros/generic_tests/values_parse.sql",
+      "    and {{ sbdk.clean_text(column_name) }} is not null", "    and {{ column_name }} is not null",
+      "values_parse: allow_null lets nulls pass but not blanks"),
+    M("gt-cnn-column-level-only", "macros/generic_tests/contract_not_null.sql",
+      "        {%- for constraint in node.constraints if constraint.type == 'not_null' -%}\n"
+      "            {%- for name in constraint.columns if name not in names -%}\n"
+      "                {%- do names.append(name) -%}\n"
+      "            {%- endfor -%}\n"
+      "        {%- endfor -%}\n",
+      "",
+      "contract_not_null: a model-level not_null constraint is not checked"),
+    M("gt-cnn-first-column-only", "macros/generic_tests/contract_not_null.sql",
+      "{%- for column in columns %}", "{%- for column in columns[:1] %}",
+      "contract_not_null: only the first constrained column is checked"),
+    M("gt-cnn-one-null-passes", "macros/generic_tests/contract_not_null.sql",
+      "having count(*) > 0", "having count(*) > 1",
+      "contract_not_null: a column with a single null passes"),
+    M("gt-pii-text-type-only", "macros/generic_tests/no_personal_data.sql",
+      "if sbdk.is_text_column(column)", "if column.dtype | lower == 'text'",
+      "no_personal_data: only columns of type `text` are read (varchar and char columns are not)"),
+    M("gt-pii-whole-address-only", "macros/generic_tests/no_personal_data.sql",
+      "like '%@%'", "like '%_@_%._%'",
+      "no_personal_data: only a whole address (x@y.z) fails, a piece of one ('@handle', 'carol@') passes"),
     # ---- shared macros (the DuckDB version where a macro is dispatched: the run builds on DuckDB)
     M("mac-id-decimal", "macros/parsing/parse_id.sql",
       "regexp_full_match({{ text }}, '[+-]?[0-9]+')", "regexp_full_match({{ text }}, '[+-]?[0-9.]+')",

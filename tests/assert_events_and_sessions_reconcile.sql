@@ -6,13 +6,13 @@ with
 
 valid_events as (
     select count(*) as events
-    from {{ ref('stg_events') }}
+    from {{ ref('sbdk', 'stg_events') }}
     where data_quality_flag = 'valid'
 ),
 
 session_rows as (
     select count(*) as sessions
-    from {{ ref('int_event_sessions') }}
+    from {{ ref('sbdk', 'int_event_sessions') }}
 ),
 
 reference as (
@@ -25,16 +25,16 @@ reference as (
 
 models as (
     select 'int_user_activity' as model_name, sum(total_events) as events, sum(total_sessions) as sessions
-    from {{ ref('int_user_activity') }}
+    from {{ ref('sbdk', 'int_user_activity') }}
     union all
     select 'user_metrics' as model_name, sum(total_events) as events, sum(total_sessions) as sessions
-    from {{ ref('user_metrics') }}
+    from {{ ref('sbdk', 'user_metrics') }}
     union all
     select 'int_event_sessions' as model_name, sum(events_in_session) as events, null as sessions
-    from {{ ref('int_event_sessions') }}
+    from {{ ref('sbdk', 'int_event_sessions') }}
     union all
     select 'daily_summary' as model_name, sum(total_events) as events, null as sessions
-    from {{ ref('daily_summary') }}
+    from {{ ref('sbdk', 'daily_summary') }}
 )
 
 select

@@ -11,16 +11,16 @@ raw_counts as (
 ),
 
 staging_counts as (
-    select 'raw_users' as source_table, count(*) as staging_rows from {{ ref('stg_users') }}
+    select 'raw_users' as source_table, count(*) as staging_rows from {{ ref('sbdk', 'stg_users') }}
     union all
-    select 'raw_events' as source_table, count(*) as staging_rows from {{ ref('stg_events') }}
+    select 'raw_events' as source_table, count(*) as staging_rows from {{ ref('sbdk', 'stg_events') }}
     union all
-    select 'raw_orders' as source_table, count(*) as staging_rows from {{ ref('stg_orders') }}
+    select 'raw_orders' as source_table, count(*) as staging_rows from {{ ref('sbdk', 'stg_orders') }}
 ),
 
 summary_counts as (
     select source_table, sum(row_count) as summarized_rows
-    from {{ ref('data_quality_summary') }}
+    from {{ ref('sbdk', 'data_quality_summary') }}
     group by source_table
 )
 

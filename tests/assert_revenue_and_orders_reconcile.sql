@@ -4,37 +4,37 @@ with
 
 reference as (
     select sum(order_amount) as revenue, count(*) as orders
-    from {{ ref('stg_orders') }}
+    from {{ ref('sbdk', 'stg_orders') }}
     where data_quality_flag = 'valid'
 ),
 
 models as (
     select 'int_user_orders' as model_name, sum(total_revenue) as revenue, sum(total_orders) as orders
-    from {{ ref('int_user_orders') }}
+    from {{ ref('sbdk', 'int_user_orders') }}
     union all
     select 'user_metrics' as model_name, sum(total_revenue) as revenue, sum(total_orders) as orders
-    from {{ ref('user_metrics') }}
+    from {{ ref('sbdk', 'user_metrics') }}
     union all
     select 'product_summary' as model_name, sum(total_revenue) as revenue, sum(total_orders) as orders
-    from {{ ref('product_summary') }}
+    from {{ ref('sbdk', 'product_summary') }}
     union all
     select
         'product_summary (payment columns)' as model_name,
         sum(total_revenue) as revenue,
         sum(credit_card_orders + paypal_orders + wire_orders + other_payment_orders) as orders
-    from {{ ref('product_summary') }}
+    from {{ ref('sbdk', 'product_summary') }}
     union all
     select
         'product_summary (revenue types)' as model_name,
         sum(recurring_revenue + expansion_revenue + one_time_revenue) as revenue,
         sum(total_orders) as orders
-    from {{ ref('product_summary') }}
+    from {{ ref('sbdk', 'product_summary') }}
     union all
     select 'daily_summary' as model_name, sum(daily_revenue) as revenue, sum(total_orders) as orders
-    from {{ ref('daily_summary') }}
+    from {{ ref('sbdk', 'daily_summary') }}
     union all
     select 'cohort_summary' as model_name, sum(cohort_revenue) as revenue, null as orders
-    from {{ ref('cohort_summary') }}
+    from {{ ref('sbdk', 'cohort_summary') }}
 )
 
 select

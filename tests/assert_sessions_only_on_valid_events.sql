@@ -3,7 +3,7 @@ select
     event_id,
     data_quality_flag,
     session_id
-from {{ ref('stg_events') }}
+from {{ ref('sbdk', 'stg_events') }}
 where
     data_quality_flag != 'valid'
     and session_id is not null

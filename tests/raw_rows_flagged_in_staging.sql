@@ -7,5 +7,5 @@ select
     source_table,
     data_quality_flag,
     row_count
-from {{ ref('data_quality_summary') }}
+from {{ ref('sbdk', 'data_quality_summary') }}
 where data_quality_flag != 'valid'

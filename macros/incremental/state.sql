@@ -26,6 +26,19 @@
 {%- endmacro %}
 
 
+{#- A setting of the incremental machinery, from the model's `meta` (dbt keeps
+    custom config keys there; its v2 parser rejects them anywhere else):
+    sbdk_unit ('user_id' or 'all'), sbdk_upstream (the models it reads, by name)
+    and, on staging, sbdk_raw (its raw table). -#}
+{% macro model_setting(name, default=none, required=false) -%}
+    {%- set meta = config.get('meta') or {} -%}
+    {%- if required and name not in meta -%}
+        {{ exceptions.raise_compiler_error("sbdk: model " ~ model.name ~ " has no meta." ~ name ~ " in its config") }}
+    {%- endif -%}
+    {{- return(meta.get(name, default)) -}}
+{%- endmacro %}
+
+
 {#- Whether this model is built incrementally on this engine at all. -#}
 {% macro incremental_enabled() -%}
     {{- return(config.get('materialized') == 'incremental') -}}
@@ -152,11 +165,11 @@
 
 
 {% macro compiled_plan() -%}
-    {%- set found = modules.re.search('/[*] sbdk incremental plan: ([{].*?[}]) [*]/', compiled_code or '') -%}
-    {%- if not found -%}
+    {%- set marker = '/* sbdk incremental plan: ' -%}
+    {%- if marker not in (compiled_code or '') -%}
         {{ exceptions.raise_compiler_error("sbdk: model " ~ this ~ " has no incremental plan in its compiled SQL (its SQL must render sbdk.plan_marker(plan))") }}
     {%- endif -%}
-    {{- return(fromjson(found.group(1))) -}}
+    {{- return(fromjson(compiled_code.split(marker, 1)[1].split(' */', 1)[0])) -}}
 {%- endmacro %}
 
 
@@ -251,7 +264,7 @@
         loaded_max {{ dbt.type_timestamp() }},
         loaded_rows {{ dbt.type_bigint() }}
     );
-    {%- if not plan.incremental or (config.get('sbdk_unit') == 'all' and not plan.unchanged) %}
+    {%- if not plan.incremental or (sbdk.model_setting('sbdk_unit') == 'all' and not plan.unchanged) %}
     {%- set descendants = sbdk._descendant_models() %}
     {%- if descendants %}
     {#- Rebuilt or replaced whole: a user (or a whole table) may have left it, which the
@@ -292,7 +305,7 @@
 
 
 {#- The incremental strategy of the package (`incremental_strategy='sbdk_replace'`).
-    Config `sbdk_unit`:
+    meta `sbdk_unit`:
     - 'user_id': every row of a user in the new rows, or with rows written in
       a model of `sbdk_upstream` after this model's last build, is replaced
       (so a user left with no row keeps none); when the as_of_date moved, the
@@ -306,7 +319,7 @@
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    {%- set unit = config.require('sbdk_unit') -%}
+    {%- set unit = sbdk.model_setting('sbdk_unit', required=true) -%}
     {%- set plan = sbdk.compiled_plan() -%}
     {%- if unit not in ['user_id', 'all'] -%}
         {{ exceptions.raise_compiler_error("sbdk: unknown sbdk_unit '" ~ unit ~ "'") }}
@@ -317,8 +330,8 @@
         delete from {{ target }}
         where
             user_id in (select user_id from {{ source }} where user_id is not null)
-            {%- for name in config.get('sbdk_upstream', []) %}
-            or user_id in ({{ sbdk.users_rewritten_since(ref(name), plan) }})
+            {%- for name in sbdk.model_setting('sbdk_upstream', []) %}
+            or user_id in ({{ sbdk.users_rewritten_since(ref('sbdk', name), plan) }})
             {%- endfor -%};
     {%- endif %}
     insert into {{ target }} ({{ columns }})
@@ -338,23 +351,23 @@
 {%- endmacro %}
 
 
-{#- The raw table an incremental staging model reads (config `sbdk_raw`), or none. -#}
+{#- The raw table an incremental staging model reads (meta `sbdk_raw`), or none. -#}
 {% macro _raw_relation_of_model() -%}
-    {%- set name = config.get('sbdk_raw') -%}
+    {%- set name = sbdk.model_setting('sbdk_raw') -%}
     {{- return(source('raw', name) if name else none) -}}
 {%- endmacro %}
 
 
 {#- Whether a model replaced as a whole (`sbdk_unit='all'`) must be rebuilt in
-    this incremental build: the as_of_date moved, or a model it reads (config
+    this incremental build: the as_of_date moved, or a model it reads (meta
     `sbdk_upstream`) has rows written after its last build. -#}
 {% macro _unit_all_changed(plan) -%}
     {%- if not plan.incremental or plan.as_of_changed -%}
         {{- return(true) -}}
     {%- endif -%}
     {%- set relations = [] -%}
-    {%- for name in config.require('sbdk_upstream') -%}
-        {%- do relations.append(ref(name)) -%}
+    {%- for name in sbdk.model_setting('sbdk_upstream', required=true) -%}
+        {%- do relations.append(ref('sbdk', name)) -%}
     {%- endfor -%}
     {%- set rows = run_query('select case when ' ~ sbdk.rewritten_since(relations, plan) ~ ' then 1 else 0 end').rows -%}
     {{- return((rows[0][0] | int) == 1) -}}

@@ -7,10 +7,11 @@
         {{- return(run_started_at.strftime('%Y-%m-%d')) -}}
     {%- endif -%}
     {%- set text = raw | string | trim -%}
-    {%- set m = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})', text) -%}
+    {#- split, not a match object's group(): dbt's v2 parser (--use-v2-parser) has no match objects -#}
     {%- set valid = false -%}
-    {%- if m -%}
-        {%- set y, mo, d = m.group(1) | int, m.group(2) | int, m.group(3) | int -%}
+    {%- if modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
+        {%- set parts = text.split('-') -%}
+        {%- set y, mo, d = parts[0] | int, parts[1] | int, parts[2] | int -%}
         {%- if y >= 1 and mo >= 1 and mo <= 12 and d >= 1 and d <= 31 -%}
             {%- set first = modules.datetime.date(y, mo, 1) -%}
             {%- set valid = (first + modules.datetime.timedelta(days=d - 1)).month == mo -%}
@@ -43,12 +44,14 @@
 
 {#- A threshold var of the contract, checked so that a typo or a meaningless value
     fails the compile with a message naming the var: every threshold is a number
-    greater than 0, and the counts of events and days are whole numbers. -#}
-{% macro number_var(name) -%}
+    greater than 0, and the counts of events and days are whole numbers.
+    `default`: the value when the var is not set at all, for the generic tests a
+    consumer attaches to its own models (its nodes do not see the package's vars). -#}
+{% macro number_var(name, default=none) -%}
     {%- set whole_number_vars = [
         'active_user_min_events', 'active_user_min_days', 'engaged_user_min_events', 'dormant_after_days'
     ] -%}
-    {%- set text = var(name) | string | trim -%}
+    {%- set text = var(name, default) | string | trim -%}
     {%- if name in whole_number_vars -%}
         {%- if not modules.re.fullmatch('[+]?[0-9]+', text) -%}
             {{ exceptions.raise_compiler_error("sbdk: var '" ~ name ~ "' must be a whole number greater than 0, got '" ~ text ~ "'") }}

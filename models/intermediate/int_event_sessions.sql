@@ -1,6 +1,6 @@
 {#- Incremental (see docs/incremental.md): the sessions of every user with rows
     rewritten in stg_events since the last build are replaced. -#}
-{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_events']) }}
+{{ config(meta={'sbdk_unit': 'user_id', 'sbdk_upstream': ['stg_events']}) }}
 {%- set plan = sbdk.incremental_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
@@ -13,11 +13,11 @@ events as (
         session_id,
         event_type,
         event_timestamp
-    from {{ ref('stg_events') }}
+    from {{ ref('sbdk', 'stg_events') }}
     where
         data_quality_flag = 'valid'
     {%- if plan.incremental %}
-        and user_id in ({{ sbdk.users_rewritten_since(ref('stg_events'), plan) }})
+        and user_id in ({{ sbdk.users_rewritten_since(ref('sbdk', 'stg_events'), plan) }})
     {%- endif %}
 ),
 

@@ -2,7 +2,7 @@
     rewritten in stg_users or stg_events since the last build is recomputed;
     when the as_of_date moved, the strategy then updates the as_of columns of
     every row in place, from the row itself (sbdk.as_of_dependent_columns). -#}
-{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_users', 'stg_events']) }}
+{{ config(meta={'sbdk_unit': 'user_id', 'sbdk_upstream': ['stg_users', 'stg_events']}) }}
 {%- set plan = sbdk.incremental_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
@@ -10,9 +10,9 @@ with
 
 {% if plan.incremental -%}
 affected_users as (
-    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_users'), plan) }}
     union
-    {{ sbdk.users_rewritten_since(ref('stg_events'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_events'), plan) }}
 ),
 
 {% endif -%}
@@ -23,7 +23,7 @@ users as (
         country_code,
         referrer_source,
         signup_date
-    from {{ ref('stg_users') }}
+    from {{ ref('sbdk', 'stg_users') }}
     where
         data_quality_flag = 'valid'
     {%- if plan.incremental %}
@@ -38,7 +38,7 @@ events as (
         event_timestamp,
         event_date,
         session_id
-    from {{ ref('stg_events') }}
+    from {{ ref('sbdk', 'stg_events') }}
     where
         data_quality_flag = 'valid'
     {%- if plan.incremental %}

@@ -1,6 +1,6 @@
 {#- Incremental (see docs/incremental.md): the row of every user with rows
     rewritten in stg_users or stg_orders since the last build is replaced. -#}
-{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_users', 'stg_orders']) }}
+{{ config(meta={'sbdk_unit': 'user_id', 'sbdk_upstream': ['stg_users', 'stg_orders']}) }}
 {%- set plan = sbdk.incremental_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
@@ -8,9 +8,9 @@ with
 
 {% if plan.incremental -%}
 affected_users as (
-    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_users'), plan) }}
     union
-    {{ sbdk.users_rewritten_since(ref('stg_orders'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_orders'), plan) }}
 ),
 
 {% endif -%}
@@ -20,7 +20,7 @@ users as (
         created_at,
         country_code,
         referrer_source
-    from {{ ref('stg_users') }}
+    from {{ ref('sbdk', 'stg_users') }}
     where
         data_quality_flag = 'valid'
     {%- if plan.incremental %}
@@ -35,7 +35,7 @@ orders as (
         product_category,
         payment_method,
         revenue_type
-    from {{ ref('stg_orders') }}
+    from {{ ref('sbdk', 'stg_orders') }}
     where
         data_quality_flag = 'valid'
     {%- if plan.incremental %}

@@ -1,6 +1,6 @@
 {#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
     moved or a model it reads changed since its last build; else left as it is. -#}
-{{ config(sbdk_unit='all', sbdk_upstream=['stg_events', 'stg_users']) }}
+{{ config(meta={'sbdk_unit': 'all', 'sbdk_upstream': ['stg_events', 'stg_users']}) }}
 {%- set plan = sbdk.whole_table_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
@@ -10,7 +10,7 @@ users as (
     select
         user_id,
         cast({{ dbt.date_trunc('month', 'signup_date') }} as date) as cohort_month
-    from {{ ref('stg_users') }}
+    from {{ ref('sbdk', 'stg_users') }}
     where data_quality_flag = 'valid'
 ),
 
@@ -57,7 +57,7 @@ monthly_activity as (
     select distinct
         user_id,
         cast({{ dbt.date_trunc('month', 'event_date') }} as date) as activity_month
-    from {{ ref('stg_events') }}
+    from {{ ref('sbdk', 'stg_events') }}
     where data_quality_flag = 'valid'
 ),
 

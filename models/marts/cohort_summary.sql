@@ -1,6 +1,6 @@
 {#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
     moved or a model it reads changed since its last build; else left as it is. -#}
-{{ config(sbdk_unit='all', sbdk_upstream=['user_metrics']) }}
+{{ config(meta={'sbdk_unit': 'all', 'sbdk_upstream': ['user_metrics']}) }}
 {%- set plan = sbdk.whole_table_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
@@ -14,7 +14,7 @@ users as (
         total_revenue,
         user_lifecycle_stage,
         customer_age_days
-    from {{ ref('user_metrics') }}
+    from {{ ref('sbdk', 'user_metrics') }}
 ),
 
 cohorts as (

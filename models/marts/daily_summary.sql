@@ -1,6 +1,6 @@
 {#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
     moved or a model it reads changed since its last build; else left as it is. -#}
-{{ config(sbdk_unit='all', sbdk_upstream=['stg_events', 'stg_orders', 'stg_users']) }}
+{{ config(meta={'sbdk_unit': 'all', 'sbdk_upstream': ['stg_events', 'stg_orders', 'stg_users']}) }}
 {%- set plan = sbdk.whole_table_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
@@ -12,7 +12,7 @@ events as (
         event_type,
         event_date,
         session_id
-    from {{ ref('stg_events') }}
+    from {{ ref('sbdk', 'stg_events') }}
     where data_quality_flag = 'valid'
 ),
 
@@ -21,13 +21,13 @@ orders as (
         user_id,
         order_amount,
         order_date
-    from {{ ref('stg_orders') }}
+    from {{ ref('sbdk', 'stg_orders') }}
     where data_quality_flag = 'valid'
 ),
 
 signups as (
     select signup_date
-    from {{ ref('stg_users') }}
+    from {{ ref('sbdk', 'stg_users') }}
     where data_quality_flag = 'valid'
 ),
 

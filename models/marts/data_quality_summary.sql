@@ -2,18 +2,18 @@
     counts add up to its row count. -#}
 {#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
     moved or a model it reads changed since its last build; else left as it is. -#}
-{{ config(sbdk_unit='all', sbdk_upstream=['stg_events', 'stg_orders', 'stg_users']) }}
+{{ config(meta={'sbdk_unit': 'all', 'sbdk_upstream': ['stg_events', 'stg_orders', 'stg_users']}) }}
 {%- set plan = sbdk.whole_table_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
 with
 
 flags as (
-    select 'raw_users' as source_table, data_quality_flag from {{ ref('stg_users') }}
+    select 'raw_users' as source_table, data_quality_flag from {{ ref('sbdk', 'stg_users') }}
     union all
-    select 'raw_events' as source_table, data_quality_flag from {{ ref('stg_events') }}
+    select 'raw_events' as source_table, data_quality_flag from {{ ref('sbdk', 'stg_events') }}
     union all
-    select 'raw_orders' as source_table, data_quality_flag from {{ ref('stg_orders') }}
+    select 'raw_orders' as source_table, data_quality_flag from {{ ref('sbdk', 'stg_orders') }}
 ),
 
 final as (

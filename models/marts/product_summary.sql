@@ -1,6 +1,6 @@
 {#- Incremental (see docs/incremental.md): replaced as a whole when the as_of_date
     moved or a model it reads changed since its last build; else left as it is. -#}
-{{ config(sbdk_unit='all', sbdk_upstream=['stg_orders']) }}
+{{ config(meta={'sbdk_unit': 'all', 'sbdk_upstream': ['stg_orders']}) }}
 {%- set plan = sbdk.whole_table_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
@@ -14,7 +14,7 @@ orders as (
         product_category,
         payment_method,
         revenue_type
-    from {{ ref('stg_orders') }}
+    from {{ ref('sbdk', 'stg_orders') }}
     where data_quality_flag = 'valid'
 ),
 

@@ -3,8 +3,8 @@
     and int_user_orders recompute exactly those users); when the as_of_date
     moved, the strategy then updates the as_of columns of every row in place,
     from the row itself (sbdk.as_of_dependent_columns). -#}
--- depends_on: {{ ref('stg_users') }}, {{ ref('stg_events') }}, {{ ref('stg_orders') }}
-{{ config(sbdk_unit='user_id', sbdk_upstream=['stg_users', 'stg_events', 'stg_orders']) }}
+-- depends_on: {{ ref('sbdk', 'stg_users') }}, {{ ref('sbdk', 'stg_events') }}, {{ ref('sbdk', 'stg_orders') }}
+{{ config(meta={'sbdk_unit': 'user_id', 'sbdk_upstream': ['stg_users', 'stg_events', 'stg_orders']}) }}
 {%- set plan = sbdk.incremental_plan() -%}
 {{ sbdk.plan_marker(plan) }}
 
@@ -12,23 +12,23 @@ with
 
 {% if plan.incremental -%}
 affected_users as (
-    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_users'), plan) }}
     union
-    {{ sbdk.users_rewritten_since(ref('stg_events'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_events'), plan) }}
     union
-    {{ sbdk.users_rewritten_since(ref('stg_orders'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_orders'), plan) }}
 ),
 
 {% endif -%}
 activity as (
-    select * from {{ ref('int_user_activity') }}
+    select * from {{ ref('sbdk', 'int_user_activity') }}
     {%- if plan.incremental %}
     where user_id in (select user_id from affected_users)
     {%- endif %}
 ),
 
 orders as (
-    select * from {{ ref('int_user_orders') }}
+    select * from {{ ref('sbdk', 'int_user_orders') }}
     {%- if plan.incremental %}
     where user_id in (select user_id from affected_users)
     {%- endif %}

@@ -5,7 +5,7 @@
     (their own, other users' holding a copy of an arrived id, users changed in
     stg_users, users with a row in the as_of band). -#}
 {{ config(
-    sbdk_raw='raw_events', sbdk_unit='user_id',
+    meta={'sbdk_raw': 'raw_events', 'sbdk_unit': 'user_id'},
     pre_hook=sbdk.snapshot_hooks().pre, post_hook=sbdk.snapshot_hooks().post
 ) }}
 {%- set raw_relation = source('raw', 'raw_events') -%}
@@ -31,7 +31,7 @@ valid_users as (
     select
         user_id,
         created_at
-    from {{ ref('stg_users') }}
+    from {{ ref('sbdk', 'stg_users') }}
     where data_quality_flag = 'valid'
 ),
 
@@ -39,7 +39,7 @@ event_categories as (
     select
         cast(event_type as {{ dbt.type_string() }}) as event_type,
         cast(event_category as {{ dbt.type_string() }}) as event_category
-    from {{ ref('sbdk_event_type_categories') }}
+    from {{ ref('sbdk', 'sbdk_event_type_categories') }}
 ),
 
 parsed as (
@@ -67,7 +67,7 @@ arrived as (
 affected_users as (
     select user_id from arrived where user_id is not null
     union
-    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_users'), plan) }}
     union
     select user_id from {{ this }}
     where

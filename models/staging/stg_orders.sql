@@ -1,7 +1,7 @@
 {#- One row per raw order row, flagged; see _staging__models.yml for the rules.
     Incremental like stg_events (see docs/incremental.md). -#}
 {{ config(
-    sbdk_raw='raw_orders', sbdk_unit='user_id',
+    meta={'sbdk_raw': 'raw_orders', 'sbdk_unit': 'user_id'},
     pre_hook=sbdk.snapshot_hooks().pre, post_hook=sbdk.snapshot_hooks().post
 ) }}
 {%- set raw_relation = source('raw', 'raw_orders') -%}
@@ -25,7 +25,7 @@ valid_users as (
     select
         user_id,
         created_at
-    from {{ ref('stg_users') }}
+    from {{ ref('sbdk', 'stg_users') }}
     where data_quality_flag = 'valid'
 ),
 
@@ -33,14 +33,14 @@ revenue_types as (
     select
         cast(product_category as {{ dbt.type_string() }}) as product_category,
         cast(revenue_type as {{ dbt.type_string() }}) as revenue_type
-    from {{ ref('sbdk_product_revenue_types') }}
+    from {{ ref('sbdk', 'sbdk_product_revenue_types') }}
 ),
 
 payment_method_groups as (
     select
         cast(payment_method as {{ dbt.type_string() }}) as payment_method,
         cast(payment_method_group as {{ dbt.type_string() }}) as payment_method_group
-    from {{ ref('sbdk_payment_method_groups') }}
+    from {{ ref('sbdk', 'sbdk_payment_method_groups') }}
 ),
 
 parsed as (
@@ -85,7 +85,7 @@ arrived as (
 affected_users as (
     select user_id from arrived where user_id is not null
     union
-    {{ sbdk.users_rewritten_since(ref('stg_users'), plan) }}
+    {{ sbdk.users_rewritten_since(ref('sbdk', 'stg_users'), plan) }}
     union
     select user_id from {{ this }}
     where

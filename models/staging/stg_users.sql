@@ -2,7 +2,7 @@
     Incremental (see docs/incremental.md): a build reads the raw rows loaded
     since the last one and rewrites every row of the users they change. -#}
 {{ config(
-    sbdk_raw='raw_users', sbdk_unit='user_id',
+    meta={'sbdk_raw': 'raw_users', 'sbdk_unit': 'user_id'},
     pre_hook=sbdk.snapshot_hooks().pre, post_hook=sbdk.snapshot_hooks().post
 ) }}
 {%- set raw_relation = source('raw', 'raw_users') -%}
