@@ -262,6 +262,8 @@ def summarize(result: Any) -> BuildOutcome:
         status = str(node_result.status).lower().split(".")[-1]
         kind = getattr(node, "resource_type", "node")
         kind = str(kind).lower().split(".")[-1]
+        if kind == "operation" and status == "success":
+            continue  # a hook (the package's on-run-start check), not a node of the build
         problem = NodeProblem(kind, node.name, status, _short(node_result.message))
         if kind == "test":
             outcome.compiled_tests[node.name] = getattr(node, "compiled_code", None) or ""
