@@ -47,3 +47,13 @@ def test_the_changelog_has_a_section_for_the_version() -> None:
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert re.search(rf"^## \[{re.escape(version)}\]", changelog, re.M), f"CHANGELOG.md has no section [{version}]"
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_the_generic_tests_fallback_is_the_packages_default() -> None:
+    # a consumer's own models do not see the package's vars: reasonable_session_duration
+    # falls back to a literal, which must be the default of dbt_project.yml
+    default = yaml.safe_load((ROOT / "dbt_project.yml").read_text())["vars"]["max_session_duration_hours"]
+    macro = (ROOT / "macros" / "generic_tests" / "reasonable_session_duration.sql").read_text()
+    found = re.search(r"number_var\('max_session_duration_hours', ([0-9.]+)\)", macro)
+    assert found, "reasonable_session_duration.sql: no fallback for max_session_duration_hours"
+    assert float(found.group(1)) == float(default)
