@@ -36,10 +36,12 @@ PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "m
 #: The SQL-facing tests, in two stages (the second runs only when the first passes): the
 #: hand-computed scenarios and typed raw columns (seconds each), then the differential test
 #: against the reference implementation on generated data and the incremental builds'
-#: tests (arrival batches, faults, the arrival scenarios). Each build runs the package's data tests too.
+#: tests (arrival batches, faults, the arrival scenarios) and the metrics layer's. Each build runs the
+#: package's data tests too.
 SQL_TESTS = (
     ("python_tests/test_scenarios.py", "python_tests/test_typed_raw.py", "python_tests/test_generic_tests.py"),
-    ("python_tests/test_differential.py", "python_tests/test_incremental.py", "python_tests/test_arrival_scenarios.py"),
+    ("python_tests/test_differential.py", "python_tests/test_incremental.py", "python_tests/test_arrival_scenarios.py",
+     "python_tests/test_metrics.py"),
 )
 
 
@@ -485,6 +487,51 @@ MUTATIONS: list[Mutation] = [
       "    meta={'sbdk_raw': 'raw_events', 'sbdk_unit': 'user_id'},",
       "    meta={'sbdk_raw': 'raw_events', 'sbdk_unit': 'user_id'}, incremental_strategy='append',",
       "stg_events appends what it recomputes (dbt's append strategy): the rows it replaces stay beside the new ones"),
+    # ---- the metrics layer (models/semantic/): measures, metrics, the models they read
+    M("mf-sessions-not-distinct", "models/semantic/_semantic_models.yml",
+      "        agg: count_distinct\n        expr: session_id", "        agg: count\n        expr: session_id",
+      "sessions counted as events with a session (count, not count_distinct)"),
+    M("mf-active-users-not-distinct", "models/semantic/_semantic_models.yml",
+      "        description: Distinct users with a valid event.\n        agg: count_distinct",
+      "        description: Distinct users with a valid event.\n        agg: count",
+      "active users counted as their events"),
+    M("mf-buyers-not-distinct", "models/semantic/_semantic_models.yml",
+      "        description: Distinct users with a valid order.\n        agg: count_distinct",
+      "        description: Distinct users with a valid order.\n        agg: count",
+      "buyers counted as their orders (and so the conversion metric counts orders)"),
+    M("mf-pageviews-with-clicks", "models/semantic/_semantic_models.yml",
+      "expr: case when event_type = 'pageview' then 1 end", "expr: case when event_type in ('pageview', 'click') then 1 end",
+      "clicks counted as pageviews (the conversion rates' denominator)"),
+    M("mf-revenue-counted", "models/semantic/_semantic_models.yml",
+      "        agg: sum\n        expr: order_amount", "        agg: max\n        expr: order_amount",
+      "revenue as the largest order instead of the sum"),
+    M("mf-order-conversion-over-events", "models/semantic/_metrics.yml",
+      "      numerator: sbdk_orders\n      denominator: sbdk_pageviews", "      numerator: sbdk_orders\n      denominator: sbdk_events",
+      "order conversion over all events instead of pageviews"),
+    M("mf-buyer-rate-over-signups", "models/semantic/_metrics.yml",
+      "      numerator: sbdk_buyers\n      denominator: sbdk_active_users", "      numerator: sbdk_buyers\n      denominator: sbdk_signups",
+      "buyer rate over the day's signups instead of its active users"),
+    M("mf-aov-over-buyers", "models/semantic/_metrics.yml",
+      "      numerator: sbdk_revenue\n      denominator: sbdk_orders", "      numerator: sbdk_revenue\n      denominator: sbdk_buyers",
+      "average order value over buyers instead of orders"),
+    M("mf-conversion-window-31", "models/semantic/_metrics.yml",
+      "window: 30 days", "window: 31 days",
+      "an order on the 30th day after the signup converts"),
+    M("mf-revenue-to-date-window", "models/semantic/_metrics.yml",
+      "    type: cumulative\n    type_params:\n", "    type: cumulative\n    type_params:\n      window: 7 days\n",
+      "revenue to date as a trailing 7 days' revenue"),
+    M("mf-orders-null-not-0", "models/semantic/_metrics.yml",
+      "        name: sbdk_orders\n        fill_nulls_with: 0\n", "        name: sbdk_orders\n",
+      "orders null instead of 0 on a day with events but no order"),
+    M("mf-valid-events-every-row", "models/semantic/valid_events.sql",
+      "where data_quality_flag = 'valid'", "where data_quality_flag is not null",
+      "the metrics count the events that are not valid too"),
+    M("mf-valid-orders-every-row", "models/semantic/valid_orders.sql",
+      "where data_quality_flag = 'valid'", "where data_quality_flag != 'invalid_amount'",
+      "the metrics count orders that are not valid (but have an amount) too"),
+    M("mf-spine-ends-a-day-early", "models/semantic/sbdk_time_spine.sql",
+      "cast('{{ last_day }}' as date) as last_day", "cast('{{ last_day }}' as date) - 1 as last_day",
+      "the time spine ends the day before as_of_date: revenue to date has no row for the last day"),
     # ---- generic tests (macros/generic_tests/)
     M("gt-range-inclusive-strict", "macros/generic_tests/accepted_range.sql",
       "{{ '>=' if inclusive else '>' }}", "{{ '>' if inclusive else '>' }}",

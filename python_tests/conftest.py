@@ -147,3 +147,12 @@ def cli_in_process() -> Iterator[Callable[..., int]]:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
         sys.unraisablehook, logging.raiseExceptions, sbdk._signals._handler = saved
+
+
+@pytest.fixture(scope="session")
+def package_metrics(dbt_project: HarnessProject, engine_name: str):
+    """MetricFlow over the package's semantic manifest (the worker's parsed manifest), rendering
+    SQL for this run's engine (python_tests/metricflow_queries.py)."""
+    from metricflow_queries import PackageMetrics
+
+    return PackageMetrics(dbt_project.parse(), engine_name)

@@ -28,6 +28,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "engines(*names, duckdb=True): besides DuckDB (unless duckdb=False), the engines this test "
         "also runs on (--engine NAME)"
     )
+    config.addinivalue_line(
+        "markers", "metricflow: needs MetricFlow (the `metrics` extra, dbt-core 1.11 or later); the tox "
+        "cells of dbt 1.10 deselect it"
+    )
 
 
 def _runs_on(item: pytest.Item, engine: str) -> bool:

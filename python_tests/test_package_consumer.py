@@ -7,11 +7,14 @@ generic tests. Built on DuckDB and on PostgreSQL (`--engine postgres`).
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 
@@ -44,6 +47,7 @@ class Consumer:
     engine: Engine
     schema: str  # the consumer's target schema
     builds: dict[str, subprocess.CompletedProcess]
+    env: dict[str, str]  # of dbt (and mf) on this project
 
     @property
     def sbdk_schema(self) -> str:
@@ -97,7 +101,10 @@ def consumer(tmp_path_factory: pytest.TempPathFactory, engine_name: str, warehou
         assert result.returncode == 0, f"dbt {' '.join(step)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
         if step[0] == "build":
             shutil.copy(project / "target" / "run_results.json", project / "build_run_results.json")
-    return Consumer(project, engine, schema, builds)
+    # mf reads the profile's default target (it has no --target, and ignores DBT_TARGET)
+    profiles = project / "profiles.yml"
+    profiles.write_text(profiles.read_text().replace("  target: duckdb\n", f"  target: {engine_name}\n", 1))
+    return Consumer(project, engine, schema, builds, env)
 
 
 def _relations(consumer: Consumer) -> set[tuple[str, str]]:
@@ -256,3 +263,38 @@ def test_docs_describe_every_model_and_column(consumer: Consumer) -> None:
             if not node["columns"].get(column.lower(), {}).get("description", "").strip():
                 missing.append(f"{node['name']}.{column}")
     assert not missing, f"no description for: {missing}"
+
+
+def _mf(consumer: Consumer, *args: str) -> subprocess.CompletedProcess:
+    """`mf <args>` in the consumer's project: its profiles.yml, and the semantic manifest its build wrote."""
+    mf = Path(sys.executable).with_name("mf")
+    done = subprocess.run([str(mf), *args], cwd=consumer.project, env=consumer.env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, f"mf {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.mark.metricflow
+def test_the_consumer_lists_and_queries_the_packages_metrics(consumer: Consumer) -> None:
+    """The package's metrics come with `dbt deps`, beside the consumer's own (models/_metrics.yml,
+    a ratio of two package metrics); both query the package's models in their schema."""
+    listed = _mf(consumer, "list", "metrics").stdout
+    assert "sbdk_revenue" in listed and "sbdk_signup_to_order_30d" in listed and "acme_revenue_per_signup" in listed
+    out = consumer.project / "metrics.csv"
+    _mf(consumer, "query", "--metrics", "sbdk_revenue,sbdk_orders,sbdk_signups,acme_revenue_per_signup",
+        "--group-by", "metric_time__month", "--csv", str(out))
+    with out.open(newline="") as fh:
+        rows = {r["metric_time__month"][:10]: r for r in csv.DictReader(fh)}
+    s = consumer.sbdk_schema
+    _, expected = consumer.engine.query(
+        f"select cast(date_trunc('month', report_date) as date), sum(daily_revenue), sum(total_orders), "
+        f"sum(new_signups) from {s}.daily_summary group by 1 having sum(total_orders) + sum(new_signups) > 0")
+    assert len(expected) >= 3, expected
+    assert sorted(rows) == sorted(str(month) for month, *_ in expected)
+    for month, revenue, orders, signups in expected:
+        row = rows[str(month)]
+        orders, signups = int(orders), int(signups)  # numeric sums on PostgreSQL
+        assert (Decimal(row["sbdk_revenue"]), int(row["sbdk_orders"]), int(row["sbdk_signups"])) == (
+            Decimal(revenue), orders, signups), (month, row)
+        ratio = float(row["acme_revenue_per_signup"]) if row["acme_revenue_per_signup"] else None
+        assert ratio == (pytest.approx(float(revenue) / signups, rel=1e-9) if signups else None), (month, row)

@@ -6,7 +6,14 @@
     {%- if raw is none or (raw | string | trim) == '' -%}
         {{- return(run_started_at.strftime('%Y-%m-%d')) -}}
     {%- endif -%}
-    {%- set text = raw | string | trim -%}
+    {{- return(sbdk.date_var('as_of_date')) -}}
+{%- endmacro %}
+
+
+{#- A var holding a date, checked: a real date written YYYY-MM-DD, else the compile
+    fails with a message naming the var. -#}
+{% macro date_var(name) -%}
+    {%- set text = var(name, none) | string | trim -%}
     {#- split, not a match object's group(): dbt's v2 parser (--use-v2-parser) has no match objects -#}
     {%- set valid = false -%}
     {%- if modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
@@ -18,7 +25,7 @@
         {%- endif -%}
     {%- endif -%}
     {%- if not valid -%}
-        {{ exceptions.raise_compiler_error("sbdk: var 'as_of_date' must be a real date written YYYY-MM-DD, got '" ~ text ~ "'") }}
+        {{ exceptions.raise_compiler_error("sbdk: var '" ~ name ~ "' must be a real date written YYYY-MM-DD, got '" ~ text ~ "'") }}
     {%- endif -%}
     {{- return(text) -}}
 {%- endmacro %}

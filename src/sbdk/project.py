@@ -292,9 +292,11 @@ def summarize(result: Any) -> BuildOutcome:
 
 def in_layer_order(nodes: Mapping[str, Any]) -> list[str]:
     """The names of ``nodes`` (unique_id -> manifest node) by layer: the folders (staging,
-    intermediate, marts) in the order of the first model each can build, and in a folder
-    each model after the models it reads (its depth in the DAG), ties by name. The same
-    order on every engine and thread count."""
+    intermediate, marts, semantic) in the order of the first model each can build that reads
+    another of ``nodes`` (a folder none of whose models does goes by its first model), and in
+    a folder each model after the models it reads (its depth in the DAG), ties by name. So a
+    folder is not put first for a model that reads only vars (the metrics' time spine). The
+    same order on every engine and thread count."""
     depth: dict[str, int] = {}
 
     def depth_of(unique_id: str) -> int:
@@ -306,9 +308,12 @@ def in_layer_order(nodes: Mapping[str, Any]) -> list[str]:
     def folder(unique_id: str) -> str:
         return "/".join(nodes[unique_id].fqn[1:-1])
 
+    def reads_another(unique_id: str) -> bool:
+        return any(p in nodes for p in nodes[unique_id].depends_on.nodes)
+
     first_depth: dict[str, int] = {}
-    for unique_id in nodes:
-        first_depth[folder(unique_id)] = min(first_depth.get(folder(unique_id), depth_of(unique_id)),
-                                             depth_of(unique_id))
+    for name in {folder(u) for u in nodes}:
+        members = [u for u in nodes if folder(u) == name]
+        first_depth[name] = min(depth_of(u) for u in ([u for u in members if reads_another(u)] or members))
     return [nodes[u].name for u in sorted(
         nodes, key=lambda u: (first_depth[folder(u)], folder(u), depth_of(u), nodes[u].name))]
