@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
     from dbt.cli.main import dbtRunner
 
+    from consumer_projects import link_package_files
     from metricflow_queries import PackageMetrics
 
     with tempfile.TemporaryDirectory(prefix="sbdk-bench-metrics-") as tmp:
@@ -131,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         # one `mf query` command, as a user runs it (needs target/semantic_manifest.json in the project)
         project = work / "project"
         project.mkdir()
-        for name in ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "tests"):
-            (project / name).symlink_to(ROOT / name)
+        link_package_files(project, ROOT)
         (project / "target").symlink_to(work / "target")
         name, names, group_by, _ = QUERIES[0]
         t0 = time.perf_counter()

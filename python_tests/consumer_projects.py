@@ -5,6 +5,7 @@ file, or the worker's PostgreSQL database with the consumer's own schema)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,26 @@ def consumer_warehouse(warehouse: Engine | None, duckdb_path: Path,
     env.update(warehouse.dbt_env())
     env["SBDK_PG_SCHEMA"] = pg_schema
     return warehouse, env, pg_schema
+
+
+#: What dbt (and mf) read of a checkout of the package.
+PACKAGE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "tests")
+
+
+def link_package_files(root: Path, package_dir: Path, names: tuple[str, ...] = PACKAGE_FILES) -> None:
+    """Links in ``root`` to the package's own files: a copy of the checkout that writes nothing
+    into it (its target/ and logs/ are ``root``'s)."""
+    for name in names:
+        (root / name).symlink_to(package_dir / name)
+
+
+def set_default_target(profiles: Path, target: str) -> None:
+    """Make ``target`` the default target of the one profile in ``profiles`` (profiles.yml): mf
+    queries the default target (it has no --target option, and does not read DBT_TARGET).
+    A link to the checkout's file is replaced by a copy."""
+    text = profiles.read_text()
+    changed, count = re.subn(r"^(  target: )\S+$", rf"\g<1>{target}", text, count=1, flags=re.MULTILINE)
+    if count != 1:
+        raise AssertionError(f"{profiles}: no `  target:` line of a profile to set to {target}")
+    profiles.unlink()
+    profiles.write_text(changed)

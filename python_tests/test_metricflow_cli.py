@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from consumer_projects import link_package_files, set_default_target
 from sbdk.engines import Engine, PostgresEngine
 from sbdk.project import find_project_dir
 from warehouse import create_database
@@ -26,8 +27,6 @@ pytestmark = [pytest.mark.engines("postgres"), pytest.mark.metricflow]
 
 PACKAGE_DIR = find_project_dir()
 BIN = Path(sys.executable).parent
-#: what dbt and mf read of the checkout
-CHECKOUT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "tests")
 
 
 @dataclass(frozen=True)
@@ -91,13 +90,8 @@ def quick_start(tmp_path_factory: pytest.TempPathFactory, engine_name: str, ware
     then the README section's setup (`dbt parse`)."""
     project = tmp_path_factory.mktemp("quick-start") / "sbdk"
     project.mkdir()
-    for name in CHECKOUT_FILES:
-        (project / name).symlink_to(PACKAGE_DIR / name)
-    if engine_name != "duckdb":
-        # mf reads the profile's default target (it has no --target, and ignores DBT_TARGET)
-        (project / "profiles.yml").unlink()
-        (project / "profiles.yml").write_text((PACKAGE_DIR / "profiles.yml").read_text().replace(
-            "  target: duckdb\n", f"  target: {engine_name}\n", 1))
+    link_package_files(project, PACKAGE_DIR)
+    set_default_target(project / "profiles.yml", engine_name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SBDK_", "DBT_"))}
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     target: list[str] = []

@@ -22,9 +22,11 @@ from typing import Any
 import pytest
 
 from harness import HARNESS_AS_OF_DATE, assert_all, assert_build_ok, assert_rows_equal, build_scenario, read_raw_rows
-from reference.contract import compute
+from reference.contract import _add_months, compute
 from sbdk.generate import generate
 from test_scenarios import SCENARIOS_DIR, load_scenario_raw
+
+pytestmark = pytest.mark.metricflow
 
 AS_OF = date.fromisoformat(HARNESS_AS_OF_DATE)
 
@@ -45,15 +47,6 @@ def _ratio(numerator: Any, denominator: Any) -> float | None:
 
 def _valid(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r["data_quality_flag"] == "valid"]
-
-
-def _month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _add_months(month: date, n: int) -> date:
-    years, months = divmod(month.month - 1 + n, 12)
-    return date(month.year + years, months + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -151,11 +144,9 @@ def _events_per_category(models: Rows) -> list[dict]:
 
 
 def _revenue_to_date(models: Rows) -> list[dict]:
-    """The running total of the valid orders' revenue, on every day from the first order's to
-    as_of_date (the end of the time spine)."""
-    per_day: dict[date, Decimal] = defaultdict(Decimal)
-    for r in _valid(models["stg_orders"]):
-        per_day[r["order_date"]] += Decimal(r["order_amount"])
+    """The running total of daily_summary's revenue, on every day from the first with an
+    order to as_of_date (the end of the time spine)."""
+    per_day = {r["report_date"]: Decimal(r["daily_revenue"]) for r in models["daily_summary"] if r["total_orders"]}
     if not per_day:
         return []
     out, total, day = [], Decimal(0), min(per_day)
@@ -201,7 +192,8 @@ CHECKS = (
                 ("sbdk_user__country_code",), _per_country),
     MetricCheck("events per event category (stg_events)", ("sbdk_events",),
                 ("sbdk_event__event_category",), _events_per_category),
-    MetricCheck("revenue to date (stg_orders)", ("sbdk_revenue_to_date",), ("metric_time__day",), _revenue_to_date),
+    MetricCheck("revenue to date (daily_summary)", ("sbdk_revenue_to_date",), ("metric_time__day",),
+                _revenue_to_date),
     MetricCheck("signup to order within 30 days (stg_users, stg_orders)", ("sbdk_signup_to_order_30d",),
                 ("metric_time__day",), _signup_to_order_30d),
 )
@@ -212,10 +204,36 @@ def _normalized(rows: list[dict], group_by: tuple[str, ...]) -> list[dict]:
     return [{k: (_day(v) if k in group_by else v) for k, v in r.items()} for r in rows]
 
 
+def _window_case() -> dict[str, list[dict]]:
+    """Four users signing up on 2025-11-01, whose first orders come on the signup day, 29 days
+    and 30 days later, and never: the edge of the conversion metric's 30-day window."""
+    users, events, orders = [], [], []
+    first_orders = {1: "2025-11-01 12:00:00", 2: "2025-11-30 09:00:00", 3: "2025-12-01 09:00:00", 4: None}
+    for user_id, ordered_at in first_orders.items():
+        users.append({"user_id": user_id, "email": f"u{user_id}@example.com", "name": f"U{user_id}",
+                      "country": "de" if user_id % 2 else "fr", "referrer": "google",
+                      "created_at": "2025-11-01 10:00:00"})
+        events.append({"event_id": 10 * user_id, "user_id": user_id, "event_type": "pageview",
+                       "timestamp": "2025-11-01 10:05:00", "utm_source": "newsletter"})
+        if ordered_at:
+            events.append({"event_id": 10 * user_id + 1, "user_id": user_id, "event_type": "purchase",
+                           "timestamp": ordered_at, "utm_source": None})
+            orders.append({"order_id": 100 * user_id, "user_id": user_id, "amount": f"{20 * user_id}.50",
+                           "product_category": "books", "payment_method": "paypal", "created_at": ordered_at})
+            orders.append({"order_id": 100 * user_id + 1, "user_id": user_id, "amount": "5.00",
+                           "product_category": "books", "payment_method": "credit_card",
+                           "created_at": "2025-12-20 08:00:00"})
+    return {"raw_users": users, "raw_events": events, "raw_orders": orders}
+
+
+#: The conversion of the window case, by hand: users 1 (day 0) and 2 (day 29) of 4.
+WINDOW_CASE_CONVERSION = [{"metric_time__day": date(2025, 11, 1), "sbdk_signup_to_order_30d": 0.5}]
+
+
 def _load(dataset: str, tmp_path) -> dict[str, Any]:
     """Raw rows to load (dict of rows) or a generated DuckDB file (Path), and their rows for the reference."""
-    if dataset == "golden":
-        raw = load_scenario_raw(SCENARIOS_DIR / "golden")
+    if dataset in ("golden", "window"):
+        raw = load_scenario_raw(SCENARIOS_DIR / "golden") if dataset == "golden" else _window_case()
         return {"raw": raw, "reference_raw": raw}
     raw_file = tmp_path / "generated.duckdb"
     generate(800, db_path=raw_file, seed=21, end=AS_OF, dirty=0.1)
@@ -230,7 +248,7 @@ def test_every_metric_is_checked(package_metrics) -> None:
 
 
 @pytest.mark.engines("postgres")
-@pytest.mark.parametrize("dataset", ["golden", "dirty"])
+@pytest.mark.parametrize("dataset", ["golden", "dirty", "window"])
 def test_metrics_equal_the_marts_and_the_reference(dataset: str, dbt_project, engine, package_metrics,
                                                    tmp_path) -> None:
     data = _load(dataset, tmp_path)
@@ -246,6 +264,13 @@ def test_metrics_equal_the_marts_and_the_reference(dataset: str, dbt_project, en
         assert len(flags) > 3, f"the dirty dataset should have orders of many flags, got {flags}"
 
     checks = []
+    if dataset == "window":
+        def by_hand():
+            actual = _normalized(package_metrics.rows(engine, ["sbdk_signup_to_order_30d"], ["metric_time__day"]),
+                                 ("metric_time__day",))
+            assert_rows_equal("signup to order within 30 days, by hand", WINDOW_CASE_CONVERSION, actual,
+                              key=("metric_time__day",))
+        checks.append(by_hand)
     for check in CHECKS:
         actual = _normalized(package_metrics.rows(engine, check.metrics, check.group_by), check.group_by)
         for source, models in sources.items():

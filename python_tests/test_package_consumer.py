@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from consumer_projects import consumer_warehouse, run_dbt
+from consumer_projects import consumer_warehouse, link_package_files, run_dbt, set_default_target
 from sbdk.engines import Engine, PostgresEngine
 from sbdk.generate import generate
 from sbdk.project import find_project_dir
@@ -65,8 +65,7 @@ def _checkout_copy(tmp: Path) -> Path:
     `local: ../` installs this checkout and the run writes nothing into the checkout."""
     root = tmp / "checkout"
     root.mkdir()
-    for name in PACKAGE_PATHS:
-        (root / name).symlink_to(PACKAGE_DIR / name)
+    link_package_files(root, PACKAGE_DIR, PACKAGE_PATHS)
     shutil.copytree(INTEGRATION_TESTS, root / "integration_tests",
                     ignore=shutil.ignore_patterns("target", "dbt_packages", "logs", "*.duckdb*", "package-lock.yml"))
     return root / "integration_tests"
@@ -101,9 +100,7 @@ def consumer(tmp_path_factory: pytest.TempPathFactory, engine_name: str, warehou
         assert result.returncode == 0, f"dbt {' '.join(step)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
         if step[0] == "build":
             shutil.copy(project / "target" / "run_results.json", project / "build_run_results.json")
-    # mf reads the profile's default target (it has no --target, and ignores DBT_TARGET)
-    profiles = project / "profiles.yml"
-    profiles.write_text(profiles.read_text().replace("  target: duckdb\n", f"  target: {engine_name}\n", 1))
+    set_default_target(project / "profiles.yml", engine_name)  # for mf
     return Consumer(project, engine, schema, builds, env)
 
 

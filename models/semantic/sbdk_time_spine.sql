@@ -2,8 +2,9 @@
     sbdk_time_spine_start to var sbdk_time_spine_end (inclusive; unset: as_of_date,
     the last day the models count). A cumulative metric has a row on each day of
     the spine from the first with data. -#}
-{%- set spine_end = var('sbdk_time_spine_end', '') | string | trim -%}
-{%- set last_day = sbdk.as_of_date_string() if spine_end == '' else sbdk.date_var('sbdk_time_spine_end') -%}
+{%- set spine_end = var('sbdk_time_spine_end', none) -%}
+{%- set last_day = sbdk.as_of_date_string() if spine_end is none or (spine_end | string | trim) == ''
+    else sbdk.date_var('sbdk_time_spine_end') -%}
 
 with
 
