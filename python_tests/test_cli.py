@@ -106,6 +106,7 @@ def test_locked_database_file(tmp_path: Path) -> None:
     assert tables == {"t"}
 
 
+@pytest.mark.slow
 def test_dbt_failure_names_the_model(tmp_path: Path) -> None:
     project = tmp_path / "broken_project"
     project.mkdir()
@@ -217,6 +218,7 @@ def test_next_command_drops_a_killed_generations_temporary_tables(tmp_path: Path
         assert tmp.fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_dbt_phase_reports_progress_at_least_every_5_seconds(tmp_path: Path) -> None:
     proc = subprocess.Popen([SBDK, "run", "--users", "3000", "--db", str(tmp_path / "p.duckdb")], cwd=tmp_path,
                             env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"},
@@ -239,6 +241,7 @@ def test_as_of_before_end_is_a_usage_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [], "nothing may be written before the arguments are checked"
 
 
+@pytest.mark.slow
 def test_as_of_defaults_to_end(tmp_path: Path) -> None:
     """Only --end: the models are as of it, and no generated row is after it. The other
     direction and every spelling of --memory-limit none are checked in-process

@@ -232,6 +232,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return dbs
 
 
+@pytest.mark.slow
 def test_the_published_file_keeps_mode_group_and_owner(two_runs: list[Path]) -> None:
     st = two_runs[0].stat()
     assert oct(stat.S_IMODE(st.st_mode)) == oct(0o640)
@@ -367,6 +368,7 @@ def test_the_lock_is_on_the_file_not_on_its_name(tmp_path: Path, name: str) -> N
 # ---------------------------------------------------------------- M5: derived names
 
 
+@pytest.mark.slow
 def test_long_names_that_share_a_stem_each_have_their_own_work_folder(two_runs: list[Path]) -> None:
     for db in two_runs:
         assert db.is_file()

@@ -42,6 +42,8 @@ from sbdk.generate import generate
 from sbdk.project import DbtProject, _passed_to_dbt
 from warehouse import load_raw
 
+pytestmark = pytest.mark.slow  # runs with --slow (engine_option.py)
+
 AS_OF = date.fromisoformat(HARNESS_AS_OF_DATE)
 #: as_of_date of the build after each batch: forward a day at a time, once unchanged, once back
 AS_OFS = [AS_OF - timedelta(days=d) for d in (5, 4, 3, 3, 4, 0)]

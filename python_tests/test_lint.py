@@ -19,6 +19,8 @@ import yaml
 
 from sbdk.generate import generate
 
+pytestmark = pytest.mark.slow  # runs with --slow (engine_option.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 SQL_DIRS = ("models", "tests")
 #: Upper-case keywords and an expression without an alias.

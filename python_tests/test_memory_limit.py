@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import pytest
 
 from harness import HARNESS_AS_OF_DATE, assert_build_ok, build_scenario
 from sbdk.defaults import DUCKDB_FILE
 from sbdk.engines import DuckDBEngine
 from sbdk.generate import generate
+
+pytestmark = pytest.mark.slow  # runs with --slow (engine_option.py)
 
 
 def _rows(db, model):

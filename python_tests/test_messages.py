@@ -279,6 +279,7 @@ def full_disk_at_the_rename_of(name: str, *run_args: str) -> str:
     """)
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_the_publish_is_named_and_no_summary_is_printed(tmp_path: Path) -> None:
     proc = run_script(full_disk_at_the_rename_of("keep.duckdb", "--users", "30", "--quiet"), tmp_path)
     db = tmp_path / "keep.duckdb"
@@ -293,6 +294,7 @@ def test_a_full_disk_at_the_publish_is_named_and_no_summary_is_printed(tmp_path:
     assert not [p.name for p in tmp_path.iterdir() if "_sbdk_new_" in p.name]
 
 
+@pytest.mark.slow
 def test_a_write_ahead_log_left_by_a_full_disk_is_named(tmp_path: Path) -> None:
     """The build's last checkpoint (when dbt closes the new file) needs disk space: without it
     DuckDB keeps a write-ahead log beside the file. Here the build's writes end in such a log

@@ -23,7 +23,7 @@ from sbdk.engines import Engine, PostgresEngine
 from sbdk.project import find_project_dir
 from warehouse import create_database
 
-pytestmark = [pytest.mark.engines("postgres"), pytest.mark.metricflow]
+pytestmark = [pytest.mark.engines("postgres"), pytest.mark.metricflow, pytest.mark.slow]
 
 PACKAGE_DIR = find_project_dir()
 BIN = Path(sys.executable).parent

@@ -26,7 +26,7 @@ from sbdk.generate import generate
 from sbdk.project import find_project_dir
 from warehouse import drop_schemas
 
-pytestmark = pytest.mark.engines("postgres")
+pytestmark = [pytest.mark.engines("postgres"), pytest.mark.slow]
 
 PACKAGE_DIR = find_project_dir()
 INTEGRATION_TESTS = PACKAGE_DIR / "integration_tests"

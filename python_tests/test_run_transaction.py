@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.slow  # runs with --slow (engine_option.py)
+
 SBDK = str(Path(sys.executable).with_name("sbdk"))
 ENV = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
 ENV.pop("SBDK_DUCKDB_PATH", None)

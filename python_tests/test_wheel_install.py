@@ -9,6 +9,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs with --slow (engine_option.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
