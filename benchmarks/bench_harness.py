@@ -4,7 +4,7 @@
 - the marginal cost of one scenario after the parse (load raw rows + dbt build with
   every data test), median of several scenarios;
 - a plain `dbt build` from the command line on the same data, for comparison;
-- the wall time of the whole test suite with 2 workers (`pytest -n 2`), unless --no-suite.
+- the wall time of the whole test suite with 2 workers (`pytest -n 2 --slow`), unless --no-suite.
 
 Measure on the target machine in one run; absolute times drift, ratios don't.
 """
@@ -71,7 +71,7 @@ def main() -> int:
 
     if not args.no_suite:
         t0 = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"],
+        result = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", "--slow"],
                                 cwd=ROOT, capture_output=True, text=True)
         suite_s = time.perf_counter() - t0
         last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "?"

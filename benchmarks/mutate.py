@@ -687,7 +687,7 @@ def run_tests(project: Path, workers: int, stages: list[list[str]]) -> tuple[int
     t0 = time.perf_counter()
     for tests in stages:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", str(workers), *tests],
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--slow", "-n", str(workers), *tests],
             cwd=ROOT, env=env, capture_output=True, text=True,
         )
         if proc.returncode != 0:

@@ -3,7 +3,7 @@
 
 ``pytest --engine postgres`` (or ``spark``) runs the SQL-facing tests marked
 ``engines(<name>)`` on that engine and deselects the rest; the default, DuckDB,
-runs everything.
+runs everything not marked slow.
 
 Tests marked ``slow`` (whole ``sbdk run`` commands under signals and full disks, the
 wheel in a fresh virtual environment, the consumer project, the incremental builds'
@@ -29,7 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addoption(
         "--slow", action="store_true", default=False,
-        help="also run the tests marked slow: the whole suite (without it they are deselected)",
+        help="also run the tests marked slow: the whole suite (without it they are deselected, also "
+             "from the files named on the command line)",
     )
 
 

@@ -42,8 +42,6 @@ from sbdk.generate import generate
 from sbdk.project import DbtProject, _passed_to_dbt
 from warehouse import load_raw
 
-pytestmark = pytest.mark.slow  # runs with --slow (engine_option.py)
-
 AS_OF = date.fromisoformat(HARNESS_AS_OF_DATE)
 #: as_of_date of the build after each batch: forward a day at a time, once unchanged, once back
 AS_OFS = [AS_OF - timedelta(days=d) for d in (5, 4, 3, 3, 4, 0)]
@@ -135,6 +133,7 @@ def _all_rows(engine, models) -> dict[str, list[tuple]]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.engines("postgres")
 def test_incremental_builds_equal_the_reference_after_every_batch(dbt_project, engine, tmp_path) -> None:
     raw_file = tmp_path / "generated.duckdb"
@@ -194,6 +193,7 @@ def _load(engine, raw: dict[str, list[dict]], *, drop: dict[str, list[str]] | No
     load_raw(engine, tables)
 
 
+@pytest.mark.slow
 @pytest.mark.engines("postgres")
 def test_failed_builds_and_history_changes_end_in_the_reference(dbt_project, engine, tmp_path) -> None:
     """A build that fails half-way, a threshold var that rewrites history, a deleted raw row and
@@ -245,6 +245,7 @@ def test_failed_builds_and_history_changes_end_in_the_reference(dbt_project, eng
     assert_equals_reference(engine, raw, as_of, "raw tables without _loaded_at", timeout)
 
 
+@pytest.mark.slow
 @pytest.mark.engines("postgres")
 def test_a_build_killed_mid_way_then_a_normal_one_equals_the_reference(dbt_project, engine, tmp_path) -> None:
     """kill -9 of an incremental `dbt build` once stg_events is written (its state with it, in
@@ -302,6 +303,7 @@ def _built_at(engine) -> dict[str, object]:
     return {r["model_name"]: r["built_at"] for r in rows}
 
 
+@pytest.mark.slow
 @pytest.mark.engines("postgres")
 def test_the_as_of_date_alone_moving_into_the_next_month_updates_what_depends_on_it(
         dbt_project, engine, tmp_path) -> None:
