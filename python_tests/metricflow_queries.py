@@ -65,15 +65,12 @@ class PackageMetrics:
         self.metric_names = sorted(m.name for m in manifest.metrics.values() if m.package_name == "sbdk")
         pydantic_manifest = DbtSemanticManifest(manifest)._get_pydantic_semantic_manifest()
         semantic_manifest = parse_manifest_from_dbt_generated_manifest(pydantic_manifest.json())
-        self.lookup = SemanticManifestLookup(semantic_manifest)
-        self._engine = MetricFlowEngine(self.lookup, _RenderOnlyClient(engine_type))
+        self._engine = MetricFlowEngine(SemanticManifestLookup(semantic_manifest), _RenderOnlyClient(engine_type))
 
-    def sql(self, metrics: Sequence[str], group_by: Sequence[str] = (), where: Sequence[str] = ()) -> str:
-        request = MetricFlowQueryRequest.create(
-            metric_names=list(metrics), group_by_names=list(group_by), where_constraints=list(where) or None)
+    def sql(self, metrics: Sequence[str], group_by: Sequence[str] = ()) -> str:
+        request = MetricFlowQueryRequest.create(metric_names=list(metrics), group_by_names=list(group_by))
         return self._engine.explain(request).sql_statement.sql
 
-    def rows(self, engine: Engine, metrics: Sequence[str], group_by: Sequence[str] = (),
-             where: Sequence[str] = ()) -> list[dict]:
+    def rows(self, engine: Engine, metrics: Sequence[str], group_by: Sequence[str] = ()) -> list[dict]:
         """The query's rows on ``engine``: one dict per row, keyed by MetricFlow's output names."""
-        return engine.rows(self.sql(metrics, group_by, where))
+        return engine.rows(self.sql(metrics, group_by))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -67,8 +68,6 @@ def readme_queries() -> tuple[list[str], list[ReadmeQuery]]:
 
 
 def _argv(command: str) -> list[str]:
-    import shlex
-
     argv = shlex.split(command)
     assert argv[0].startswith(".venv/bin/"), command
     return [str(BIN / argv[0].removeprefix(".venv/bin/")), *argv[1:]]
